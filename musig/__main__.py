@@ -1,0 +1,3 @@
+from musig.cli import main
+
+raise SystemExit(main())
