@@ -1,0 +1,777 @@
+"""Dataset folders: MPD-format playlist slices, a track catalog, challenge sets and feature tables.
+
+A dataset folder holds ``playlists/mpd.slice.<a>-<b>.json[.gz]`` (Million Playlist Dataset
+format), an optional ``tracks.csv`` catalog, optional ``challenge_set.json`` and
+``challenge_truth.json`` and an optional ``features.csv`` / ``features.parquet`` table.
+:func:`load_dataset` turns it into one shared track index (catalog rows first, then URIs seen only
+in playlists, in first-seen order) and a CSR matrix of playlists over that index. Slice files are
+parsed one at a time, so the JSON text of the 1,000 MPD slices never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip as gzip_lib
+import hashlib
+import io
+import json
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musig.utils import atomic_dir, fingerprint
+
+TRACK_COLUMNS = ["track_uri", "track_name", "artist_name", "duration_ms", "genre", "audio"]
+_SLICE_RE = re.compile(r"^mpd\.slice\.(\d+)-(\d+)\.json(?:\.gz)?$")
+# Fixed stamps keep write_dataset's output byte-deterministic.
+_STAMP = "1970-01-01 00:00:00.000000"
+_MODIFIED_AT = 0
+
+
+@dataclass(frozen=True)
+class ChallengePlaylist:
+    """One playlist of an MPD-style challenge set: its seed tracks and how many are held out.
+
+    Seed URIs are kept even when they are not in the dataset's track index; methods ignore such
+    seeds (a playlist with no known seed falls back to popularity in retrieval).
+    """
+
+    pid: int
+    name: str | None
+    num_holdouts: int
+    num_samples: int
+    num_tracks: int
+    seed_uris: list[str]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """Tracks and playlists over one shared track index (see the module docstring).
+
+    Attributes:
+        root: the dataset folder.
+        tracks: RangeIndex ``0..N-1`` (the track index); columns track_uri, track_name, artist_name,
+            duration_ms (Int64), genre (str, "" if unknown), audio (str path relative to root, ""
+            if none), in_catalog (bool: the row came from tracks.csv), then any extra tracks.csv
+            columns as str.
+        playlist_indptr: int64 (P+1,), CSR row pointers over playlists.
+        playlist_tracks: int64 (nnz,), track indices in playlist order (duplicates kept).
+        pids: int64 (P,), playlist ids.
+        playlist_names: (P,) playlist names ("" if missing).
+        challenge: challenge playlists from challenge_set.json, or None.
+        truth: held-out URIs per challenge pid from challenge_truth.json, or None.
+    """
+
+    root: Path
+    tracks: pd.DataFrame
+    playlist_indptr: np.ndarray
+    playlist_tracks: np.ndarray
+    pids: np.ndarray
+    playlist_names: list[str]
+    challenge: list[ChallengePlaylist] | None = None
+    truth: dict[int, list[str]] | None = None
+    # Derived values are cached here; the dataclass itself stays frozen.
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        indptr = np.asarray(self.playlist_indptr, dtype=np.int64)
+        items = np.asarray(self.playlist_tracks, dtype=np.int64)
+        pids = np.asarray(self.pids, dtype=np.int64)
+        n, p = len(self.tracks), len(pids)
+        if indptr.shape != (p + 1,) or indptr[0] != 0 or indptr[-1] != len(items):
+            raise ValueError(f"playlist_indptr must have shape ({p + 1},), start at 0, end at nnz")
+        if np.any(np.diff(indptr) < 0):
+            raise ValueError("playlist_indptr must be non-decreasing")
+        if len(items) and (items.min() < 0 or items.max() >= n):
+            raise ValueError(f"playlist_tracks must lie in [0, {n})")
+        if len(self.playlist_names) != p:
+            raise ValueError(f"playlist_names has {len(self.playlist_names)} entries, expected {p}")
+        for name, arr in (("playlist_indptr", indptr), ("playlist_tracks", items), ("pids", pids)):
+            if arr is getattr(self, name):
+                arr = arr.view()  # never freeze the caller's own array
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    def __repr__(self) -> str:
+        n_ch = None if self.challenge is None else len(self.challenge)
+        return (
+            f"Dataset(root={str(self.root)!r}, num_tracks={self.num_tracks}, "
+            f"num_playlists={self.num_playlists}, challenge={n_ch})"
+        )
+
+    @property
+    def num_tracks(self) -> int:
+        return len(self.tracks)
+
+    @property
+    def num_playlists(self) -> int:
+        return len(self.pids)
+
+    @property
+    def uri_to_index(self) -> dict[str, int]:
+        """Track URI -> row of ``tracks`` (do not mutate the returned dict)."""
+        if "uri_to_index" not in self._cache:
+            uris = self.tracks["track_uri"].tolist()
+            self._cache["uri_to_index"] = dict(zip(uris, range(len(uris)), strict=True))
+        return self._cache["uri_to_index"]
+
+    def playlist(self, i: int) -> np.ndarray:
+        """Track indices of playlist ``i`` (position, not pid): read-only int64 (len,)."""
+        return self.playlist_tracks[self.playlist_indptr[i] : self.playlist_indptr[i + 1]]
+
+    @property
+    def genres(self) -> list[str]:
+        """Sorted distinct non-empty genre names."""
+        if "genres" not in self._cache:
+            self._cache["genres"] = sorted(set(self.tracks["genre"].tolist()) - {""})
+        return list(self._cache["genres"])
+
+    @property
+    def genre_codes(self) -> np.ndarray:
+        """int64 (N,): position of each track's genre in :attr:`genres`, -1 when unknown."""
+        if "genre_codes" not in self._cache:
+            code = {g: i for i, g in enumerate(self.genres)}
+            codes = np.array([code.get(g, -1) for g in self.tracks["genre"].tolist()], np.int64)
+            codes.flags.writeable = False
+            self._cache["genre_codes"] = codes
+        return self._cache["genre_codes"]
+
+    @property
+    def popularity(self) -> np.ndarray:
+        """int64 (N,): number of playlists containing each track (a repeat counts once)."""
+        if "popularity" not in self._cache:
+            rows = np.repeat(np.arange(self.num_playlists), np.diff(self.playlist_indptr))
+            pairs = np.unique(rows * self.num_tracks + self.playlist_tracks)
+            pop = np.bincount(pairs % max(self.num_tracks, 1), minlength=self.num_tracks)
+            pop = pop.astype(np.int64)
+            pop.flags.writeable = False
+            self._cache["popularity"] = pop
+        return self._cache["popularity"]
+
+    @property
+    def fingerprint(self) -> str:
+        """16-hex content hash of the track URIs, the playlist CSR and the pids."""
+        if "fingerprint" not in self._cache:
+            self._cache["fingerprint"] = fingerprint(
+                "\n".join(self.tracks["track_uri"].tolist()),
+                self.playlist_indptr,
+                self.playlist_tracks,
+                self.pids,
+            )
+        return self._cache["fingerprint"]
+
+    def subset_playlists(self, mask_or_idx: np.ndarray | Sequence[int]) -> Dataset:
+        """A Dataset with only some playlists, over the same track index.
+
+        Args:
+            mask_or_idx: bool (P,) mask, or int positions (not pids) in the order wanted.
+
+        Returns:
+            A new Dataset sharing ``tracks``, ``challenge`` and ``truth`` with this one.
+        """
+        sel = np.asarray(mask_or_idx)
+        if sel.dtype == bool:
+            if sel.shape != (self.num_playlists,):
+                raise ValueError(f"mask has shape {sel.shape}, expected ({self.num_playlists},)")
+            sel = np.flatnonzero(sel)
+        elif sel.size == 0:
+            sel = sel.astype(np.int64)
+        elif not np.issubdtype(sel.dtype, np.integer):
+            raise ValueError(f"expected a bool mask or integer positions, got dtype {sel.dtype}")
+        sel = sel.astype(np.int64).reshape(-1)
+        if sel.size and (sel.min() < 0 or sel.max() >= self.num_playlists):
+            raise ValueError(f"playlist positions must lie in [0, {self.num_playlists})")
+        lengths = np.diff(self.playlist_indptr)[sel]
+        indptr = np.zeros(len(sel) + 1, np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        gather = np.repeat(self.playlist_indptr[sel] - indptr[:-1], lengths) + np.arange(indptr[-1])
+        return Dataset(
+            root=self.root,
+            tracks=self.tracks,
+            playlist_indptr=indptr,
+            playlist_tracks=self.playlist_tracks[gather],
+            pids=self.pids[sel],
+            playlist_names=[self.playlist_names[i] for i in sel.tolist()],
+            challenge=self.challenge,
+            truth=self.truth,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_dataset(root: str | Path) -> Dataset:
+    """Load a dataset folder (see the module docstring for the layout).
+
+    ``tracks.csv`` is optional when playlist slices exist: every track then comes from the
+    playlists (``in_catalog`` False, name and artist from its first playlist entry). Playlist
+    tracks are kept in list order, duplicates included; unknown MPD fields are ignored.
+
+    Raises:
+        ValueError: naming the file (and row, playlist index, pid or pos) of any malformed input.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a dataset folder")
+    slices = _slice_files(root / "playlists")
+    catalog_path = root / "tracks.csv"
+    if not slices and not catalog_path.exists():
+        raise ValueError(
+            f"{root}: no tracks.csv and no playlists/mpd.slice.*.json[.gz]; not a dataset folder"
+        )
+    catalog = _read_catalog(catalog_path) if catalog_path.exists() else _empty_catalog()
+    uri_to_index = dict(zip(catalog["track_uri"].tolist(), range(len(catalog)), strict=True))
+    n_catalog = len(catalog)
+    new = {"track_uri": [], "track_name": [], "artist_name": [], "duration_ms": []}
+
+    lengths: list[int] = []
+    pids: list[int] = []
+    names: list[str] = []
+    chunks: list[np.ndarray] = []
+    pid_file: dict[int, Path] = {}
+    for path in slices:
+        data = _read_json(path)
+        playlists = data.get("playlists") if isinstance(data, dict) else None
+        if not isinstance(playlists, list):
+            raise ValueError(f"{path}: expected an object with a 'playlists' list")
+        flat: list[int] = []
+        for i, pl in enumerate(playlists):
+            pid, entries = _check_playlist(pl, path, i)
+            if pid in pid_file:
+                raise ValueError(f"duplicate pid {pid}: in {pid_file[pid]} and in {path}")
+            pid_file[pid] = path
+            for j, t in enumerate(entries):
+                uri = t.get("track_uri") if isinstance(t, dict) else None
+                if not isinstance(uri, str) or not uri:
+                    pos = t.get("pos", j) if isinstance(t, dict) else j
+                    raise ValueError(f"{path}: pid {pid}, pos {pos}: track entry has no track_uri")
+                k = uri_to_index.get(uri)
+                if k is None:
+                    k = uri_to_index[uri] = len(uri_to_index)
+                    new["track_uri"].append(uri)
+                    new["track_name"].append(_str(t.get("track_name")))
+                    new["artist_name"].append(_str(t.get("artist_name")))
+                    new["duration_ms"].append(_int_or_none(t.get("duration_ms")))
+                flat.append(k)
+            lengths.append(len(entries))
+            pids.append(pid)
+            names.append(_str(pl.get("name")))
+        chunks.append(np.array(flat, dtype=np.int64))
+        del data, playlists  # free this slice's JSON before parsing the next one
+
+    tracks = _append_playlist_only(catalog, new, n_catalog)
+    indptr = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(np.array(lengths, np.int64), out=indptr[1:])
+    challenge = _read_challenge(root / "challenge_set.json", pid_file)
+    ds = Dataset(
+        root=root,
+        tracks=tracks,
+        playlist_indptr=indptr,
+        playlist_tracks=np.concatenate(chunks) if chunks else np.zeros(0, np.int64),
+        pids=np.array(pids, dtype=np.int64),
+        playlist_names=names,
+        challenge=challenge,
+        truth=_read_truth(root / "challenge_truth.json", challenge),
+    )
+    ds._cache["uri_to_index"] = uri_to_index  # already built, in track order
+    return ds
+
+
+def _slice_files(folder: Path) -> list[Path]:
+    """Slice files sorted by their numeric range; other ``mpd.slice.*`` names go last by name."""
+    if not folder.is_dir():
+        return []
+    files = [*folder.glob("mpd.slice.*.json"), *folder.glob("mpd.slice.*.json.gz")]
+
+    def key(p: Path) -> tuple:
+        m = _SLICE_RE.match(p.name)
+        return (0, int(m[1]), int(m[2]), p.name) if m else (1, 0, 0, p.name)
+
+    return sorted((p for p in files if p.is_file()), key=key)
+
+
+def _read_json(path: Path) -> object:
+    try:
+        opener = gzip_lib.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            return json.load(f)
+    except (ValueError, EOFError, OSError, zlib.error) as e:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: malformed JSON or unreadable file ({e})") from e
+
+
+def _check_playlist(pl: object, path: Path, i: int) -> tuple[int, list]:
+    if not isinstance(pl, dict):
+        raise ValueError(f"{path}: playlist #{i} is not an object")
+    pid = pl.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        raise ValueError(f"{path}: playlist #{i}: missing or non-integer 'pid' ({pid!r})")
+    entries = pl.get("tracks")
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: playlist #{i} (pid {pid}): missing 'tracks' list")
+    return pid, entries
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def _is_blank(v: object) -> bool:
+    return v is None or v is pd.NA or v == "" or (isinstance(v, float) and v != v)
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _empty_catalog() -> pd.DataFrame:
+    cols = {c: pd.Series([], dtype="str") for c in TRACK_COLUMNS}
+    cols["duration_ms"] = pd.Series([], dtype="Int64")
+    return pd.DataFrame(cols)
+
+
+def _read_catalog(path: Path) -> pd.DataFrame:
+    """Read and validate tracks.csv. Rows in messages count data rows from 1 (header excluded)."""
+    try:
+        # No NA parsing: "NA" or "null" are real song names.
+        df = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
+        )
+    except (ValueError, OSError, pd.errors.ParserError) as e:
+        raise ValueError(f"{path}: cannot parse CSV ({e})") from e
+    for col in TRACK_COLUMNS:
+        if col not in df.columns:
+            raise ValueError(f"{path}: missing required column {col!r}")
+    if "in_catalog" in df.columns:
+        raise ValueError(f"{path}: column 'in_catalog' is reserved")
+    uris = df["track_uri"]
+    empty = np.flatnonzero((uris == "").to_numpy())
+    if len(empty):
+        raise ValueError(f"{path}: data row {empty[0] + 1}: empty track_uri")
+    dup = np.flatnonzero(uris.duplicated().to_numpy())
+    if len(dup):
+        first = int(np.flatnonzero((uris == uris.iloc[dup[0]]).to_numpy())[0])
+        raise ValueError(
+            f"{path}: data row {dup[0] + 1}: duplicate track_uri {uris.iloc[dup[0]]!r} "
+            f"(first in data row {first + 1})"
+        )
+    raw = df["duration_ms"].str.strip()
+    num = pd.to_numeric(raw.where(raw != ""), errors="coerce")
+    bad = np.flatnonzero(((raw != "") & (num.isna() | (num % 1 != 0))).to_numpy())
+    if len(bad):
+        raise ValueError(
+            f"{path}: data row {bad[0] + 1}: duration_ms {raw.iloc[bad[0]]!r} is not an integer"
+        )
+    df["duration_ms"] = num.astype("Int64")
+    extra = [c for c in df.columns if c not in TRACK_COLUMNS]
+    return df[TRACK_COLUMNS + extra].astype({c: "str" for c in df.columns if c != "duration_ms"})
+
+
+def _append_playlist_only(catalog: pd.DataFrame, new: dict[str, list], n_catalog: int):
+    """Catalog rows, then tracks seen only in playlists (genre/audio/extra columns "")."""
+    n_new = len(new["track_uri"])
+    cols: dict[str, object] = {}
+    for col in catalog.columns:
+        if col == "duration_ms":
+            values = catalog[col].tolist() + new[col]
+            cols[col] = pd.array(values, dtype="Int64")
+        else:
+            tail = new.get(col, [""] * n_new)
+            cols[col] = pd.Series(catalog[col].tolist() + tail, dtype="str")
+    cols["in_catalog"] = np.arange(n_catalog + n_new) < n_catalog
+    order = TRACK_COLUMNS + ["in_catalog"] + [c for c in catalog.columns if c not in TRACK_COLUMNS]
+    return pd.DataFrame(cols)[order]
+
+
+def read_challenge(path: str | Path) -> list[ChallengePlaylist]:
+    """Read an MPD-format challenge set file (e.g. the official ``challenge_set.json``).
+
+    Raises:
+        ValueError: the file is missing or malformed (naming the file, pid and pos).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: challenge set file not found")
+    return _read_challenge(path, {})
+
+
+def _read_challenge(path: Path, train_pids: dict[int, Path]) -> list[ChallengePlaylist] | None:
+    if not path.exists():
+        return None
+    data = _read_json(path)
+    playlists = data.get("playlists") if isinstance(data, dict) else None
+    if not isinstance(playlists, list):
+        raise ValueError(f"{path}: expected an object with a 'playlists' list")
+    out: list[ChallengePlaylist] = []
+    seen: set[int] = set()
+    for i, pl in enumerate(playlists):
+        pid, entries = _check_playlist(pl, path, i)
+        if pid in seen:
+            raise ValueError(f"{path}: duplicate challenge pid {pid}")
+        if pid in train_pids:
+            # Its held-out tracks would be in the training graph.
+            raise ValueError(f"{path}: challenge pid {pid} is also a playlist in {train_pids[pid]}")
+        seen.add(pid)
+        seeds = []
+        for j, t in enumerate(entries):
+            uri = t.get("track_uri") if isinstance(t, dict) else None
+            if not isinstance(uri, str) or not uri:
+                pos = t.get("pos", j) if isinstance(t, dict) else j
+                raise ValueError(f"{path}: pid {pid}, pos {pos}: seed track has no track_uri")
+            seeds.append(uri)
+        counts = {k: _int_or_none(pl.get(k)) for k in ("num_samples", "num_holdouts", "num_tracks")}
+        n_samples = len(seeds) if counts["num_samples"] is None else counts["num_samples"]
+        if n_samples != len(seeds):
+            raise ValueError(f"{path}: pid {pid}: num_samples {n_samples} but {len(seeds)} tracks")
+        n_hold, n_total = counts["num_holdouts"], counts["num_tracks"]
+        if n_hold is None and n_total is None:
+            raise ValueError(f"{path}: pid {pid}: needs num_holdouts or num_tracks")
+        n_hold = n_total - n_samples if n_hold is None else n_hold
+        n_total = n_samples + n_hold if n_total is None else n_total
+        name = pl.get("name")
+        out.append(
+            ChallengePlaylist(
+                pid, None if name is None else _str(name), n_hold, n_samples, n_total, seeds
+            )
+        )
+    return out
+
+
+def _read_truth(
+    path: Path, challenge: list[ChallengePlaylist] | None
+) -> dict[int, list[str]] | None:
+    if not path.exists():
+        return None
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected an object {{pid: [track_uri, ...]}}")
+    known = None if challenge is None else {c.pid for c in challenge}
+    truth: dict[int, list[str]] = {}
+    for key, uris in data.items():
+        try:
+            pid = int(key)
+        except ValueError:
+            raise ValueError(f"{path}: key {key!r} is not an integer pid") from None
+        if not isinstance(uris, list) or not all(isinstance(u, str) and u for u in uris):
+            raise ValueError(f"{path}: pid {pid}: expected a list of track URIs")
+        if known is not None and pid not in known:
+            raise ValueError(f"{path}: pid {pid} is not in challenge_set.json")
+        truth[pid] = uris
+    return truth
+
+
+def load_feature_table(root: str | Path) -> pd.DataFrame | None:
+    """Load ``features.csv`` or ``features.parquet`` from a dataset folder.
+
+    NaN values are allowed; callers treat a row with any NaN as a track without features.
+
+    Returns:
+        None if neither file exists, else a DataFrame (RangeIndex) with column ``track_uri`` (str)
+        followed by the feature columns as float32.
+
+    Raises:
+        ValueError: both files exist, ``track_uri`` is missing, empty or duplicated (naming the
+            data row, counted from 1), a column is not numeric, or a value is infinite.
+    """
+    root = Path(root)
+    csv, parquet = root / "features.csv", root / "features.parquet"
+    if csv.exists() and parquet.exists():
+        raise ValueError(f"{root}: both features.csv and features.parquet exist; keep one")
+    if not csv.exists() and not parquet.exists():
+        return None
+    path = csv if csv.exists() else parquet
+    try:
+        if path is csv:
+            df = pd.read_csv(path, dtype={"track_uri": str})
+        else:
+            df = pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError) as e:
+        raise ValueError(f"{path}: cannot read feature table ({e})") from e
+    if "track_uri" not in df.columns:
+        raise ValueError(f"{path}: missing required column 'track_uri'")
+    feat_cols = [c for c in df.columns if c != "track_uri"]
+    if not feat_cols:
+        raise ValueError(f"{path}: needs at least one numeric feature column")
+    for col in feat_cols:
+        if not (pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
+            raise ValueError(f"{path}: column {col!r} is not numeric (dtype {df[col].dtype})")
+    uris = df["track_uri"].astype("str")
+    empty = np.flatnonzero((df["track_uri"].isna() | (uris == "")).to_numpy())
+    if len(empty):
+        raise ValueError(f"{path}: data row {empty[0] + 1}: empty track_uri")
+    dup = np.flatnonzero(uris.duplicated().to_numpy())
+    if len(dup):
+        raise ValueError(
+            f"{path}: data row {dup[0] + 1}: duplicate track_uri {uris.iloc[dup[0]]!r}"
+        )
+    X = df[feat_cols].to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(X).any():
+        col = feat_cols[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
+        raise ValueError(f"{path}: column {col!r} has infinite values")
+    out = pd.DataFrame(X.astype(np.float32), columns=[str(c) for c in feat_cols])
+    out.insert(0, "track_uri", uris.reset_index(drop=True))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+_ENTRY_KEYS = ("track_uri", "track_name", "artist_name", "artist_uri", "album_uri", "album_name")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^0-9a-z]+", "-", name.lower()).strip("-")[:40] or "unknown"
+    # The hash keeps names that slug alike ("AC/DC", "AC DC") apart.
+    return f"{slug}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
+
+
+class _TrackInfo:
+    """Column lists of a tracks frame, to build MPD track entries without per-row pandas calls."""
+
+    def __init__(self, tracks: pd.DataFrame, idx: np.ndarray | None = None) -> None:
+        rows = tracks if idx is None else tracks.iloc[idx]
+        blank = [""] * len(rows)
+        self.cols = {
+            k: ["" if pd.isna(v) else str(v) for v in rows[k].tolist()] if k in rows else blank
+            for k in _ENTRY_KEYS
+        }
+        dur = rows["duration_ms"].tolist() if "duration_ms" in rows else [None] * len(rows)
+        self.cols["duration_ms"] = [None if pd.isna(d) else int(d) for d in dur]
+        self.memo: dict[int, dict] = {}
+
+    def entry(self, i: int | None, pos: int, given: dict | None = None) -> dict:
+        """Entry for row ``i`` (None: not in the frame); non-blank keys of ``given`` win."""
+        e = {k: (None if i is None else v[i]) for k, v in self.cols.items()}
+        if given:
+            e.update((k, v) for k, v in given.items() if k in e and not _is_blank(v))
+        artist = _str(e["artist_name"])
+        return {
+            "pos": pos,
+            "track_uri": _str(e["track_uri"]),
+            "track_name": _str(e["track_name"]),
+            "artist_name": artist,
+            "artist_uri": _str(e["artist_uri"]) or f"synth:artist:{_slug(artist)}",
+            "album_uri": _str(e["album_uri"]) or f"synth:album:{_slug(artist)}",
+            "album_name": _str(e["album_name"]) or artist,
+            "duration_ms": None if e["duration_ms"] is None else int(e["duration_ms"]),
+        }
+
+    def row_entry(self, i: int, pos: int) -> dict:
+        """Same as ``entry(i, pos)``, memoised: most playlist tracks are bare catalog URIs."""
+        base = self.memo.get(i)
+        if base is None:
+            base = self.memo[i] = self.entry(i, 0)
+        return {**base, "pos": pos}
+
+
+def track_dicts(tracks: pd.DataFrame, idx: np.ndarray | Sequence[int]) -> list[dict]:
+    """MPD track entries for rows ``idx`` of ``tracks``, with ``pos`` 0..len(idx)-1.
+
+    ``artist_uri``, ``album_uri`` and ``album_name`` come from columns of that name when present
+    and non-empty; otherwise they are derived from ``artist_name`` ("synth:artist:<slug>",
+    "synth:album:<slug>", album name = artist name). ``duration_ms`` is None when unknown.
+
+    Args:
+        tracks: a tracks frame (as ``Dataset.tracks``), at least column ``track_uri``.
+        idx: int (K,) row positions.
+    """
+    idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+    info = _TrackInfo(tracks, idx)
+    return [info.entry(k, k) for k in range(len(idx))]
+
+
+def write_dataset(
+    root: str | Path,
+    tracks: pd.DataFrame,
+    playlists: list[dict],
+    *,
+    slice_size: int = 1000,
+    gzip: bool = True,
+    challenge: list[ChallengePlaylist] | list[dict] | None = None,
+    truth: dict[int, list[str]] | None = None,
+    extra_files: dict[str, bytes] | None = None,
+) -> None:
+    """Write a dataset folder that :func:`load_dataset` reads back; the folder at ``root`` is
+    built aside and then replaces any existing one as a whole, so a failure leaves nothing behind.
+
+    Output is byte-deterministic (fixed timestamps, gzip mtime 0). Rows of ``tracks`` whose
+    ``in_catalog`` is False are not written to tracks.csv: they are recovered from the playlists
+    on load, so ``load_dataset`` after ``write_dataset(ds.tracks, ...)`` rebuilds the same index
+    when the same playlists are written in the same order.
+
+    Args:
+        root: the dataset folder to create or replace.
+        tracks: catalog frame: track_uri plus optional track_name, artist_name, duration_ms, genre,
+            audio and extra columns (written to tracks.csv as-is).
+        playlists: MPD-style dicts with ``pid`` (int), optional ``name`` and ``tracks``: a list of
+            dicts with ``track_uri`` (other fields default from ``tracks``) or plain URI strings.
+        slice_size: playlists per ``mpd.slice.<a>-<b>.json`` file.
+        gzip: write ``.json.gz`` slices instead of ``.json``.
+        challenge: ChallengePlaylist objects or MPD challenge dicts -> challenge_set.json.
+        truth: held-out URIs per challenge pid -> challenge_truth.json.
+        extra_files: relative path -> bytes, written as-is (e.g. world.json, audio files).
+    """
+    if slice_size < 1:
+        raise ValueError(f"slice_size must be >= 1, got {slice_size}")
+    catalog = _catalog_frame(tracks)
+    info = _TrackInfo(catalog)
+    row_of = {u: i for i, u in enumerate(info.cols["track_uri"])}
+    body = [_playlist_json(pl, i, info, row_of) for i, pl in enumerate(playlists)]
+    pids = [pl["pid"] for pl in body]
+    if len(set(pids)) != len(pids):
+        dup = next(p for p in pids if pids.count(p) > 1)
+        raise ValueError(f"duplicate pid {dup} in playlists")
+
+    files: dict[str, bytes] = {}
+    buf = io.StringIO()
+    catalog.to_csv(buf, index=False, lineterminator="\n")
+    files["tracks.csv"] = buf.getvalue().encode("utf-8")
+    for a in range(0, len(body), slice_size):
+        chunk = body[a : a + slice_size]
+        rng = f"{a}-{a + len(chunk) - 1}"
+        doc = {"info": {"generated_on": _STAMP, "slice": rng, "version": "v1"}, "playlists": chunk}
+        data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        name = f"playlists/mpd.slice.{rng}.json"
+        if gzip:
+            files[name + ".gz"] = _gzip_bytes(data)
+        else:
+            files[name] = data
+    if challenge is not None:
+        files["challenge_set.json"] = _challenge_json(challenge, info, row_of, set(pids))
+    if truth is not None:
+        obj = {str(int(p)): [str(u) for u in truth[p]] for p in sorted(truth, key=int)}
+        files["challenge_truth.json"] = (json.dumps(obj, indent=2) + "\n").encode("utf-8")
+    for rel, data in (extra_files or {}).items():
+        rel_path = Path(rel)
+        if rel_path.is_absolute() or ".." in rel_path.parts or not rel_path.parts:
+            raise ValueError(f"extra_files: {rel!r} must be a relative path inside the folder")
+        if rel_path.as_posix() in files:
+            raise ValueError(f"extra_files: {rel!r} would overwrite a dataset file")
+        files[rel_path.as_posix()] = bytes(data)
+
+    with atomic_dir(root) as tmp:
+        for rel, data in files.items():
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+def _gzip_bytes(data: bytes) -> bytes:
+    return gzip_lib.compress(data, compresslevel=6, mtime=0)
+
+
+def _catalog_frame(tracks: pd.DataFrame) -> pd.DataFrame:
+    if "track_uri" not in tracks.columns:
+        raise ValueError("tracks: missing required column 'track_uri'")
+    if "in_catalog" in tracks.columns:
+        tracks = tracks[tracks["in_catalog"].to_numpy(dtype=bool)]
+    out = pd.DataFrame(index=range(len(tracks)))
+    for col in TRACK_COLUMNS:
+        if col == "duration_ms":
+            values = tracks[col].tolist() if col in tracks.columns else [None] * len(tracks)
+            out[col] = pd.array([None if pd.isna(v) else int(v) for v in values], dtype="Int64")
+        elif col in tracks.columns:
+            out[col] = [("" if pd.isna(v) else str(v)) for v in tracks[col].tolist()]
+        else:
+            out[col] = ""
+    for col in tracks.columns:
+        if col not in TRACK_COLUMNS and col != "in_catalog":
+            out[col] = tracks[col].to_numpy()
+    uris = out["track_uri"]
+    bad = np.flatnonzero((uris == "").to_numpy() | uris.duplicated().to_numpy())
+    if len(bad):
+        raise ValueError(f"tracks: data row {bad[0] + 1}: empty or duplicate track_uri")
+    return out
+
+
+def _playlist_json(pl: dict, i: int, info: _TrackInfo, row_of: dict[str, int]) -> dict:
+    pid = pl.get("pid") if isinstance(pl, dict) else None
+    if not isinstance(pid, int | np.integer) or isinstance(pid, bool):
+        raise ValueError(f"playlists[{i}]: missing or non-integer 'pid' ({pid!r})")
+    pid = int(pid)
+    tracks = pl.get("tracks", [])
+    if not isinstance(tracks, list):
+        raise ValueError(f"playlists[{i}] (pid {pid}): 'tracks' must be a list")
+    entries = []
+    for pos, t in enumerate(tracks):
+        given = {"track_uri": t} if isinstance(t, str) else t
+        uri = given.get("track_uri") if isinstance(given, dict) else None
+        if not isinstance(uri, str) or not uri:
+            raise ValueError(f"playlists[{i}] (pid {pid}), pos {pos}: track has no track_uri")
+        row = row_of.get(uri)
+        bare = row is not None and given.keys() <= {"track_uri", "pos"}
+        entries.append(info.row_entry(row, pos) if bare else info.entry(row, pos, given))
+    out = {"name": _str(pl.get("name"))}
+    if pl.get("description") is not None:
+        out["description"] = _str(pl["description"])
+    out.update(
+        collaborative="true" if pl.get("collaborative") in (True, "true") else "false",
+        pid=pid,
+        modified_at=int(pl.get("modified_at", _MODIFIED_AT)),
+        num_tracks=len(entries),
+        num_albums=len({e["album_uri"] for e in entries}),
+        num_followers=int(pl.get("num_followers", 1)),
+        tracks=entries,
+        num_edits=int(pl.get("num_edits", 1)),
+        duration_ms=sum(e["duration_ms"] or 0 for e in entries),
+        num_artists=len({e["artist_uri"] for e in entries}),
+    )
+    return out
+
+
+def _challenge_json(
+    challenge: list, info: _TrackInfo, row_of: dict[str, int], train_pids: set[int]
+) -> bytes:
+    out = []
+    seen: set[int] = set()
+    for i, c in enumerate(challenge):
+        if isinstance(c, ChallengePlaylist):
+            c = {
+                "pid": c.pid,
+                "name": c.name,
+                "num_holdouts": c.num_holdouts,
+                "num_samples": c.num_samples,
+                "num_tracks": c.num_tracks,
+                "tracks": list(c.seed_uris),
+            }
+        pl = _playlist_json(c, i, info, row_of)
+        if pl["pid"] in seen or pl["pid"] in train_pids:
+            raise ValueError(f"challenge[{i}]: pid {pl['pid']} is a duplicate or a playlist pid")
+        seen.add(pl["pid"])
+        entry = {"pid": pl["pid"]}
+        if c.get("name") is not None:
+            entry["name"] = pl["name"]
+        n_samples = len(pl["tracks"])
+        n_hold = c.get("num_holdouts")
+        n_total = c.get("num_tracks")
+        if n_hold is None and n_total is None:
+            raise ValueError(f"challenge[{i}] (pid {pl['pid']}): needs num_holdouts or num_tracks")
+        n_hold = int(n_total) - n_samples if n_hold is None else int(n_hold)
+        entry.update(
+            num_holdouts=n_hold,
+            num_samples=n_samples,
+            num_tracks=n_samples + n_hold if n_total is None else int(n_total),
+            tracks=pl["tracks"],
+        )
+        out.append(entry)
+    doc = {
+        "date": _STAMP,
+        "version": "v1",
+        "name": "challenge_set",
+        "description": "musig challenge set",
+        "playlists": out,
+    }
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
