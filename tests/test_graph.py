@@ -1,0 +1,244 @@
+import io
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import musig.graph as graph
+from musig.graph import GraphConfig, TrackGraph, build_graph, cooccurrence_matrix, knn_graph
+from musig.sampling import CSR, sample_subgraph
+
+
+def playlists_csr(playlists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    indptr = np.r_[0, np.cumsum([len(p) for p in playlists])].astype(np.int64)
+    tracks = np.concatenate([np.asarray(p, np.int64) for p in playlists] + [np.zeros(0, np.int64)])
+    return indptr, tracks
+
+
+def brute_cooc(playlists: list[list[int]], n: int, window: int | None, min_weight: int):
+    out = np.zeros((n, n))
+    for pl in playlists:
+        pairs = set()
+        for i, a in enumerate(pl):
+            for j in range(i + 1, len(pl)):
+                if (window is None or j - i <= window) and a != pl[j]:
+                    pairs.add((min(a, pl[j]), max(a, pl[j])))
+        for a, b in pairs:
+            out[a, b] += 1
+            out[b, a] += 1
+    out[out < min_weight] = 0
+    return out
+
+
+def dense(g: CSR) -> np.ndarray:
+    return g.to_scipy().toarray()
+
+
+# --- co-occurrence -------------------------------------------------------------------------------
+
+
+def test_cooccurrence_hand_example():
+    playlists = [
+        [0, 1, 2, 3, 4, 5],  # window 2 cuts (0,3), (0,4), ... out of this long playlist
+        [0, 3],
+        [1, 0, 1],  # duplicate track: (0,1) counted once for this playlist, no self loop
+        [],
+        [6],
+    ]
+    indptr, tracks = playlists_csr(playlists)
+    g = cooccurrence_matrix(indptr, tracks, 8, window=2, min_weight=1)
+    expected = np.zeros((8, 8))
+    for (a, b), w in {
+        (0, 1): 2,
+        (0, 2): 1,
+        (1, 2): 1,
+        (1, 3): 1,
+        (2, 3): 1,
+        (2, 4): 1,
+        (3, 4): 1,
+        (3, 5): 1,
+        (4, 5): 1,
+        (0, 3): 1,
+    }.items():
+        expected[a, b] = expected[b, a] = w
+    np.testing.assert_array_equal(dense(g), expected)
+    assert g.num_edges == 20 and g.weights.dtype == np.float32
+    assert (g.degree()[6:] == 0).all()  # single-track playlist and unseen track: isolated
+
+    g2 = cooccurrence_matrix(indptr, tracks, 8, window=2, min_weight=2)
+    assert g2.num_edges == 2 and dense(g2)[0, 1] == dense(g2)[1, 0] == 2
+
+
+@pytest.mark.parametrize("window", [1, 3, None])
+@pytest.mark.parametrize("min_weight", [1, 2])
+def test_cooccurrence_matches_brute_force(window, min_weight):
+    rng = np.random.default_rng(0)
+    # few tracks so that duplicates inside a playlist and repeated pairs are common
+    playlists = [rng.integers(0, 15, rng.integers(0, 12)).tolist() for _ in range(60)]
+    indptr, tracks = playlists_csr(playlists)
+    g = cooccurrence_matrix(indptr, tracks, 15, window=window, min_weight=min_weight)
+    np.testing.assert_array_equal(dense(g), brute_cooc(playlists, 15, window, min_weight))
+
+
+def test_cooccurrence_chunked(monkeypatch):
+    rng = np.random.default_rng(1)
+    playlists = [rng.integers(0, 40, rng.integers(1, 30)).tolist() for _ in range(50)]
+    indptr, tracks = playlists_csr(playlists)
+    full = cooccurrence_matrix(indptr, tracks, 40, window=4, min_weight=1)
+    monkeypatch.setattr(graph, "_PAIR_BUDGET", 17)
+    chunked = cooccurrence_matrix(indptr, tracks, 40, window=4, min_weight=1)
+    np.testing.assert_array_equal(dense(full), dense(chunked))
+
+
+def test_cooccurrence_validation():
+    with pytest.raises(ValueError, match="num_tracks|lie in"):
+        cooccurrence_matrix(np.array([0, 2]), np.array([0, 5]), 3, window=2, min_weight=1)
+    with pytest.raises(ValueError, match="end at"):
+        cooccurrence_matrix(np.array([0, 3]), np.array([0, 1]), 3, window=2, min_weight=1)
+    with pytest.raises(ValueError, match="window"):
+        cooccurrence_matrix(np.array([0, 2]), np.array([0, 1]), 3, window=0, min_weight=1)
+
+
+# --- content kNN ---------------------------------------------------------------------------------
+
+
+def test_knn_hand_points():
+    X = np.array(
+        [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [1.0, 1.0], [-1.0, 0.0]], np.float32
+    )
+    mask = np.array([True, True, True, True, False, True])
+    g = knn_graph(X, mask, 1)
+    cos01 = 0.9 / np.hypot(0.9, 0.1)
+    expected = np.zeros((6, 6), np.float32)
+    expected[0, 1] = expected[1, 0] = expected[2, 3] = expected[3, 2] = cos01 + graph._KNN_EPS
+    # point 5 points away from everything: its nearest neighbour has cosine <= 0 -> weight eps
+    nn5 = int(np.argmax(X[[0, 1, 2, 3]] @ X[5]))
+    expected[5, nn5] = expected[nn5, 5] = graph._KNN_EPS
+    np.testing.assert_allclose(dense(g), expected, atol=1e-6)
+    assert g.degree()[4] == 0  # masked out
+
+
+def test_knn_matches_brute_force_and_chunking(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 6)).astype(np.float32)
+    mask = rng.random(80) > 0.2
+    g = knn_graph(X, mask, 4)
+    idx = np.flatnonzero(mask)
+    Z = X[idx] / np.linalg.norm(X[idx], axis=1, keepdims=True)
+    S = Z @ Z.T
+    np.fill_diagonal(S, -np.inf)
+    nn = np.argsort(-S, axis=1)[:, :4]
+    expected = np.zeros((80, 80), np.float32)
+    for i, row in enumerate(nn):
+        for j in row:
+            w = max(S[i, j], 0) + graph._KNN_EPS
+            a, b = idx[i], idx[j]
+            expected[a, b] = expected[b, a] = max(expected[a, b], w)
+    np.testing.assert_allclose(dense(g), expected, atol=1e-5)
+    monkeypatch.setattr(graph, "_SIM_BUDGET", 100)
+    np.testing.assert_allclose(dense(knn_graph(X, mask, 4)), dense(g), atol=1e-6)
+    assert (g.degree()[~mask] == 0).all() and (g.degree()[mask] >= 4).all()
+
+
+def test_knn_edge_cases():
+    assert knn_graph(np.ones((3, 2)), np.array([True, False, False]), 5).num_edges == 0
+    with pytest.raises(ValueError, match="cosine"):
+        knn_graph(np.ones((3, 2)), np.ones(3, bool), 1, metric="euclidean")
+
+
+# --- TrackGraph ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dataset():
+    playlists = [[0, 1, 2], [2, 3], [0, 1], [4, 5, 4]]
+    indptr, tracks = playlists_csr(playlists)
+    return SimpleNamespace(
+        playlist_indptr=indptr,
+        playlist_tracks=tracks,
+        num_tracks=7,
+        genre_codes=np.array([0, 0, 1, 1, -1, 0, 1]),
+        genres=["jazz", "rock"],
+    )
+
+
+@pytest.fixture
+def features():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 4)).astype(np.float32)
+    mask = np.array([True] * 6 + [False])
+    return X, mask
+
+
+def test_build_graph_and_ablations(dataset, features):
+    X, mask = features
+    g = build_graph(dataset, X, mask, GraphConfig(window=5, content_k=2))
+    assert set(g.relations) == {"cooc", "content"} and g.num_nodes == 7
+    assert dense(g.relations["cooc"])[0, 1] == 2 and dense(g.relations["cooc"])[4, 5] == 1
+    np.testing.assert_array_equal(g.genre, dataset.genre_codes)
+    assert g.genre_names == ["jazz", "rock"]
+
+    only_cooc = build_graph(dataset, None, None, GraphConfig(use_content=False, use_genre=False))
+    assert set(only_cooc.relations) == {"cooc"}
+    assert (only_cooc.genre == -1).all() and only_cooc.genre_names == []
+    only_content = build_graph(dataset, X, mask, GraphConfig(use_cooccurrence=False))
+    assert set(only_content.relations) == {"content"}
+    none = build_graph(dataset, None, None, GraphConfig(use_cooccurrence=False, use_content=False))
+    assert none.relations == {}
+    with pytest.raises(ValueError, match="use_content"):
+        build_graph(dataset, None, None, GraphConfig())
+
+
+def test_add_nodes(dataset, features):
+    g = build_graph(dataset, *features, GraphConfig(content_k=2))
+    src = np.array([7, 7, 8])
+    dst = np.array([1, 3, 7])
+    bigger = g.add_nodes({"content": (src, dst, np.array([0.5, 0.8, 0.3]))}, 2)
+    assert bigger.num_nodes == 9 and bigger.genre.tolist()[-2:] == [-1, -1]
+    c_old, c_new = dense(g.relations["content"]), dense(bigger.relations["content"])
+    np.testing.assert_array_equal(c_new[:7, :7], c_old)  # existing edges untouched
+    np.testing.assert_allclose(c_new[7], [0, 0.5, 0, 0.8, 0, 0, 0, 0, 0.3])
+    np.testing.assert_allclose(c_new[:, 7], c_new[7])  # symmetric
+    cooc = bigger.relations["cooc"]
+    assert cooc.num_nodes == 9 and (cooc.degree()[7:] == 0).all()
+    np.testing.assert_array_equal(dense(cooc)[:7, :7], dense(g.relations["cooc"]))
+    sub = sample_subgraph(bigger.relations, [7], {"cooc": [-1], "content": [-1]})
+    assert sorted(sub.n_id.tolist()) == [1, 3, 7, 8]
+    assert g.num_nodes == 7  # original unchanged
+    with pytest.raises(ValueError, match="touches no new node"):
+        g.add_nodes({"content": (np.array([0]), np.array([1]), np.array([1.0]))}, 1)
+    with pytest.raises(ValueError, match="unknown relation"):
+        g.add_nodes({"genre": (src, dst, np.ones(3))}, 2)
+
+
+def test_drop_relation_edges(dataset, features):
+    g = build_graph(dataset, *features, GraphConfig(content_k=2))
+    dropped = g.drop_relation_edges("cooc", np.array([1, 4]))
+    before, after = dense(g.relations["cooc"]), dense(dropped)
+    assert after[[1, 4]].sum() == 0 and after[:, [1, 4]].sum() == 0
+    keep = np.setdiff1d(np.arange(7), [1, 4])
+    np.testing.assert_array_equal(after[np.ix_(keep, keep)], before[np.ix_(keep, keep)])
+    assert dropped.num_nodes == 7
+    np.testing.assert_array_equal(dense(g.relations["cooc"]), before)  # not modified in place
+    with pytest.raises(ValueError, match="unknown relation"):
+        g.drop_relation_edges("nope", np.array([1]))
+
+
+def test_arrays_round_trip_safetensors(dataset, features):
+    from safetensors.numpy import load, save
+
+    g = build_graph(dataset, *features, GraphConfig(window=3, content_k=2))
+    arrays = g.to_arrays()
+    assert "cooc.indptr" in arrays and "content.weights" in arrays
+    back = TrackGraph.from_arrays(load(save(arrays)))
+    assert back.num_nodes == g.num_nodes and back.config == g.config
+    assert back.genre_names == g.genre_names
+    np.testing.assert_array_equal(back.genre, g.genre)
+    for name, rel in g.relations.items():
+        for a, b in zip(rel, back.relations[name], strict=True):
+            np.testing.assert_array_equal(a, b)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as z:
+        assert TrackGraph.from_arrays(dict(z)).config == g.config
