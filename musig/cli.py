@@ -1,0 +1,261 @@
+"""``python -m musig``: every job the app does, from the command line.
+
+Bad input exits with status 2 and a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+
+def _overrides(pairs: list[str]) -> dict:
+    """``key=value`` pairs; values are parsed as JSON when they can be (numbers, lists, bools)."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+        if "." in key:  # nested config, e.g. graph.min_cooccurrence=2
+            head, tail = key.split(".", 1)
+            out.setdefault(head, {})[tail] = out.pop(key)
+    return out
+
+
+def cmd_generate(a) -> None:
+    from musig.synth import WorldConfig, generate_world
+
+    cfg = WorldConfig(
+        num_tracks=a.tracks, num_playlists=a.playlists, num_genres=a.genres, seed=a.seed
+    )
+    generate_world(a.out, cfg, audio_files=a.audio, progress=not a.quiet)
+    print(f"wrote {a.out}: {a.tracks} tracks, {a.playlists} playlists, {a.genres} genres")
+
+
+def cmd_features(a) -> None:
+    from musig.data import load_dataset
+    from musig.pipeline import load_features
+
+    ds = load_dataset(a.data)
+    feats = load_features(ds, cache_dir=a.cache_dir, n_jobs=a.jobs, progress=not a.quiet)
+    print(
+        f"{int(feats.mask.sum())}/{ds.num_tracks} tracks have {len(feats.names)} "
+        f"{feats.source} features"
+    )
+
+
+def cmd_train(a) -> None:
+    from musig.pipeline import train_run
+
+    path = train_run(
+        a.data,
+        a.method,
+        a.out,
+        overrides=_overrides(a.set),
+        seed=a.seed,
+        compute_map=not a.no_map,
+        progress=not a.quiet,
+        callback=_print_eval if not a.quiet else None,
+    )
+    meta = json.loads((path / "run.json").read_text())
+    print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
+
+
+def _progress_writer(path: Path):
+    """Append each training record as a JSON line, flushed, so another process can follow it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("")
+
+    def write(record: dict) -> None:
+        with path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    return write
+
+
+def _print_eval(record: dict) -> None:
+    if record.get("kind") == "eval":
+        shown = {k: round(v, 4) for k, v in record.items() if k.endswith(("_auc", "_acc"))}
+        print(f"step {record['step']}: {shown}", file=sys.stderr)
+
+
+def cmd_embed(a) -> None:
+    from musig.api import load_run
+
+    run = load_run(a.run)
+    for file in a.files:
+        emb = run.embed_audio(file)
+        print(f"{file}: nearest tracks in {run.name} ({run.method})")
+        if emb.far_from_catalog:
+            print(
+                f"  note: far from every catalog track (acoustic similarity "
+                f"{emb.acoustic_similarity:.2f}); neighbours are only the least distant"
+            )
+        meta = run.tracks.set_index("track_uri")
+        for rank, (uri, score) in enumerate(
+            zip(emb.neighbor_uris[: a.k], emb.scores, strict=False)
+        ):
+            row = meta.loc[uri]
+            print(
+                f"  {rank + 1:2d}. {score:.3f}  {row.track_name} — {row.artist_name} "
+                f"[{row.genre or '?'}]  {uri}"
+            )
+
+
+def cmd_recommend(a) -> None:
+    from musig.api import load_run
+    from musig.data import load_dataset
+    from musig.submission import write_submission
+
+    ds = load_dataset(a.data)
+    run = load_run(a.run, ds)
+    challenge = _challenge(a, ds)
+    n = write_submission(run, challenge, a.out, team=a.team, email=a.email, k=a.k)
+    print(f"wrote {n} playlists x {a.k} tracks to {a.out}")
+
+
+def _challenge(a, ds):
+    from musig.data import read_challenge
+
+    if a.challenge is None:
+        if ds.challenge is None:
+            raise ValueError(f"{a.data} has no challenge_set.json; pass --challenge FILE")
+        return ds.challenge
+    return read_challenge(a.challenge)
+
+
+def cmd_export(a) -> None:
+    from musig.api import load_run
+    from musig.export import export_run
+
+    out = export_run(load_run(a.run), a.out, a.format)
+    print(f"wrote {out}")
+
+
+def cmd_split(a) -> None:
+    from musig.data import load_dataset
+    from musig.split import SplitConfig, make_split
+
+    cfg = SplitConfig(seed=a.seed, **({"num_test_playlists": a.test} if a.test else {}))
+    make_split(load_dataset(a.data), a.out, cfg)
+    print(f"wrote split {a.out}")
+
+
+def cmd_evaluate(a) -> None:
+    from musig.evaluation import MAIN_METHODS, EvalConfig, evaluate
+
+    cfg = EvalConfig(
+        methods=tuple(a.methods or MAIN_METHODS), ablations=a.ablations, seeds=tuple(a.seeds)
+    )
+    evaluate(a.data, a.out, cfg, runs_dir=a.runs, progress=not a.quiet)
+    print((a.out / "results.md").read_text())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m musig", description=__doc__.splitlines()[0])
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic world (dataset folder with audio)")
+    g.add_argument("--out", required=True, type=Path)
+    g.add_argument("--tracks", type=int, default=5000)
+    g.add_argument("--playlists", type=int, default=10000)
+    g.add_argument("--genres", type=int, default=10)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument(
+        "--audio",
+        choices=("examples", "all", "none"),
+        default="examples",
+        help="which audio files to write (others are re-rendered on demand)",
+    )
+    g.set_defaults(fn=cmd_generate)
+
+    f = sub.add_parser("features", help="extract and cache content features of a dataset")
+    f.add_argument("--data", required=True, type=Path)
+    f.add_argument("--cache-dir", type=Path, help="where the cache goes if DATA is read-only")
+    f.add_argument("--jobs", type=int, default=1)
+    f.set_defaults(fn=cmd_features)
+
+    t = sub.add_parser("train", help="train a method on a dataset folder into a run folder")
+    t.add_argument("--data", required=True, type=Path)
+    t.add_argument("--method", default="musig")
+    t.add_argument("--out", required=True, type=Path)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override, e.g. steps=600 or graph.min_cooccurrence=2",
+    )
+    t.add_argument("--no-map", action="store_true", help="skip the 2-D UMAP map")
+    t.add_argument(
+        "--progress-file",
+        type=Path,
+        help="append training records as JSON lines (for the app's progress view)",
+    )
+    t.set_defaults(fn=cmd_train)
+
+    e = sub.add_parser("embed", help="embed audio files with a run; print nearest tracks")
+    e.add_argument("--run", required=True, type=Path)
+    e.add_argument("files", nargs="+", type=Path)
+    e.add_argument("-k", type=int, default=10)
+    e.set_defaults(fn=cmd_embed)
+
+    r = sub.add_parser("recommend", help="complete challenge playlists (RecSys'18 submission)")
+    r.add_argument("--run", required=True, type=Path)
+    r.add_argument("--data", required=True, type=Path)
+    r.add_argument("--challenge", type=Path, help="default: DATA/challenge_set.json")
+    r.add_argument("--out", required=True, type=Path)
+    r.add_argument("-k", type=int, default=500)
+    r.add_argument("--team", default="musig")
+    r.add_argument("--email", default="musig@example.org")
+    r.set_defaults(fn=cmd_recommend)
+
+    x = sub.add_parser("export", help="export a run's embeddings")
+    x.add_argument("--run", required=True, type=Path)
+    x.add_argument("--format", choices=("parquet", "tsv"), default="parquet")
+    x.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="parquet file, or a folder for TSV (vectors.tsv + metadata.tsv)",
+    )
+    x.set_defaults(fn=cmd_export)
+
+    s = sub.add_parser("split", help="write an evaluation split (RecSys'18 scenarios)")
+    s.add_argument("--data", required=True, type=Path)
+    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--test", type=int, help="number of test playlists")
+    s.set_defaults(fn=cmd_split)
+
+    v = sub.add_parser("evaluate", help="train/reuse and score methods on a split")
+    v.add_argument("--data", required=True, type=Path, help="a split folder (musig split)")
+    v.add_argument("--out", required=True, type=Path)
+    v.add_argument("--methods", nargs="+", help="default: every baseline and musig")
+    v.add_argument("--ablations", action="store_true", help="also the MUSIG ablations")
+    v.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds")
+    v.add_argument("--runs", type=Path, help="run cache folder (default OUT/runs)")
+    v.set_defaults(fn=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            args.fn(args)
+    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"musig {args.command}: error: {reason}", file=sys.stderr)
+        return 2
+    return 0

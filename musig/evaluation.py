@@ -1,0 +1,291 @@
+"""Playlist-completion evaluation of every method on a split (``python -m musig evaluate``).
+
+Each method is trained on the split's training playlists (or reused from a run cached by a hash
+of method, config, seed and split), recommends 500 tracks per challenge playlist through the one
+shared :class:`~musig.retrieval.Retriever`, and is scored with :mod:`musig.metrics`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musig.api import load_run
+from musig.data import Dataset, load_dataset
+from musig.metrics import bootstrap_ci, evaluate_rankings, paired_bootstrap, pooled_recall
+from musig.pipeline import FeatureSet, load_features, resolve_config, train_run
+from musig.retrieval import Retriever
+from musig.runs import read_run_meta
+from musig.utils import atomic_write_json, atomic_write_text, fingerprint
+
+MAIN_METHODS = ("popularity", "als", "item2vec", "deepwalk", "node2vec", "content", "sage", "musig")
+METRICS = ("ndcg", "r_precision", "clicks", "recall@100", "recall@500")
+BASELINES = ("popularity", "als", "item2vec", "deepwalk", "node2vec", "content", "sage")
+
+# MUSIG ablations: (base method, config overrides). Each removes one source or task, or keeps a
+# single task, so the contribution of every part is visible next to the full model.
+ABLATIONS: dict[str, tuple[str, dict]] = {
+    "musig-no-audio": (
+        "musig",
+        {
+            "use_audio": False,
+            "relations": ["cooc"],
+            "tasks": [["cooc", 0.75], ["genre", 0.25]],
+            "graph": {"use_content": False},
+        },
+    ),
+    "musig-no-genre": ("musig", {"tasks": [["cooc", 0.75], ["content", 0.25]]}),
+    "musig-content-task": ("musig", {"tasks": [["content", 1.0]]}),
+    "musig-genre-task": ("musig", {"tasks": [["genre", 1.0]]}),
+    "musig-no-track-vectors": ("musig", {"use_track_vectors": False}),
+    "musig-track-vectors-only": (
+        "musig",
+        {
+            "use_audio": False,
+            "relations": [],
+            "tasks": [["cooc", 1.0]],
+            "graph": {"use_content": False},
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What ``evaluate`` runs."""
+
+    methods: tuple[str, ...] = MAIN_METHODS
+    ablations: bool = False  # also train and score every entry of ABLATIONS
+    seeds: tuple[int, ...] = (0,)  # training seeds; several give mean ± sd per method
+    k: int = 500  # recommendations per challenge playlist
+    n_boot: int = 1000  # bootstrap resamples of the confidence intervals
+    random_state: int = 0  # of the bootstrap
+
+
+def method_spec(name: str) -> tuple[str, dict]:
+    """(base method, overrides) of a method or ablation name."""
+    return ABLATIONS.get(name, (name, {}))
+
+
+def cached_run(
+    split: Dataset,
+    features: FeatureSet,
+    name: str,
+    seed: int,
+    runs_dir: Path,
+    *,
+    progress: bool = False,
+    callback: Callable | None = None,
+) -> Path:
+    """Train ``name`` on the split, or reuse the run cached under the hash of all its inputs."""
+    base, overrides = method_spec(name)
+    cfg = resolve_config(base, overrides, seed)
+    key = fingerprint(
+        base, json.dumps(overrides, sort_keys=True), repr(cfg), seed, split.fingerprint
+    )
+    path = runs_dir / f"{name}-s{seed}-{key}"
+    if (path / "run.json").is_file():
+        try:
+            read_run_meta(path)
+            return path
+        except ValueError:
+            pass  # an old run format: retrain below
+    return train_run(
+        split,
+        base,
+        path,
+        overrides=overrides,
+        seed=seed,
+        features=features,
+        compute_map=False,
+        progress=progress,
+        callback=callback,
+    )
+
+
+def _cold_uris(root: Path) -> set[str]:
+    file = root / "cold_tracks.txt"
+    return set(file.read_text().split()) if file.is_file() else set()
+
+
+def _scenario_of(root: Path) -> dict[int, str]:
+    file = root / "split.json"
+    if not file.is_file():
+        return {}
+    info = json.loads(file.read_text())
+    return {int(pid): s["name"] for s in info.get("scenarios", []) for pid in s["pids"]}
+
+
+def score_run(run_path: Path, split: Dataset, k: int = 500) -> pd.DataFrame:
+    """Per-playlist metrics of one run on the split's challenge set (plus cold recall hits)."""
+    run = load_run(run_path, split)
+    seeds = [run.indices(pl.seed_uris, strict=False) for pl in split.challenge]
+    retriever = Retriever(run.embeddings, run.mask, run.popularity)
+    ids, _ = retriever.recommend_batch(seeds, k)
+    uris = np.asarray(run.track_uris, dtype=object)
+    rankings = {pl.pid: uris[row] for pl, row in zip(split.challenge, ids, strict=True)}
+    frame = evaluate_rankings(rankings, split.truth, k=k)
+    cold = _cold_uris(Path(split.root))
+    frame["cold_recall@100"] = [
+        pooled_recall({pid: rankings[pid]}, {pid: split.truth[pid]}, cold, k=100)
+        for pid in frame["pid"]
+    ]
+    frame["cold_held"] = [len(set(split.truth[pid]) & cold) for pid in frame["pid"]]
+    return frame
+
+
+def _ci(values, cfg: EvalConfig) -> dict:
+    mean, lo, hi = bootstrap_ci(
+        np.asarray(values, float), n_boot=cfg.n_boot, random_state=cfg.random_state
+    )
+    return {"mean": mean, "lo": lo, "hi": hi}
+
+
+def _cold_ci(frame: pd.DataFrame, cfg: EvalConfig) -> dict:
+    """Pooled cold-start recall@100 with a bootstrap over playlists (ratio of sums)."""
+    held = frame["cold_held"].to_numpy(float)
+    hits = np.nan_to_num(frame["cold_recall@100"].to_numpy(float)) * held
+    if held.sum() == 0:
+        return {"mean": float("nan"), "lo": float("nan"), "hi": float("nan")}
+    rng = np.random.default_rng(cfg.random_state)
+    idx = rng.integers(0, len(held), size=(cfg.n_boot, len(held)))
+    ratios = hits[idx].sum(1) / np.maximum(held[idx].sum(1), 1e-12)
+    return {
+        "mean": float(hits.sum() / held.sum()),
+        "lo": float(np.percentile(ratios, 2.5)),
+        "hi": float(np.percentile(ratios, 97.5)),
+    }
+
+
+def evaluate(
+    data: str | Path,
+    out: str | Path,
+    cfg: EvalConfig = EvalConfig(),
+    *,
+    runs_dir: str | Path | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train/reuse, recommend and score every method; write results.json, results.md and
+    per_playlist.csv into ``out``. Returns the results dict."""
+    split = load_dataset(data)
+    if not split.challenge or split.truth is None:
+        raise ValueError(
+            f"{data}: needs challenge_set.json and challenge_truth.json "
+            "(make one with `python -m musig split`)"
+        )
+    out = Path(out)
+    runs_dir = Path(runs_dir) if runs_dir else out / "runs"
+    features = load_features(split, progress=progress)
+    names = list(cfg.methods) + (list(ABLATIONS) if cfg.ablations else [])
+    scenario_of = _scenario_of(Path(split.root))
+    frames, seconds, per_seed = {}, {}, {}
+    for name in names:
+        for seed in cfg.seeds:
+            path = cached_run(split, features, name, seed, runs_dir, progress=progress)
+            frame = score_run(path, split, cfg.k)
+            per_seed.setdefault(name, []).append({m: float(np.nanmean(frame[m])) for m in METRICS})
+            seconds.setdefault(name, []).append(read_run_meta(path)["train_seconds"])
+            if seed == cfg.seeds[0]:
+                frame["scenario"] = frame["pid"].map(scenario_of).fillna("all")
+                frames[name] = frame
+        log(
+            f"{name:>26}: ndcg {per_seed[name][0]['ndcg']:.4f}  "
+            f"r-prec {per_seed[name][0]['r_precision']:.4f}  ({seconds[name][0]:.1f} s)"
+        )
+    results = summarise(frames, per_seed, seconds, cfg)
+    results["split"] = {
+        "root": str(split.root),
+        "fingerprint": split.fingerprint,
+        "num_challenge": len(split.challenge),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "results.json", results)
+    atomic_write_text(out / "results.md", to_markdown(results))
+    long = pd.concat([f.assign(method=m) for m, f in frames.items()], ignore_index=True)
+    atomic_write_text(out / "per_playlist.csv", long.to_csv(index=False))
+    return results
+
+
+def summarise(
+    frames: dict[str, pd.DataFrame], per_seed: dict, seconds: dict, cfg: EvalConfig
+) -> dict:
+    overall = {m: {k: _ci(f[k], cfg) for k in METRICS} for m, f in frames.items()}
+    per_scenario = {
+        m: {s: {k: _ci(g[k], cfg) for k in METRICS} for s, g in f.groupby("scenario")}
+        for m, f in frames.items()
+    }
+    cold = {m: {"recall@100": _cold_ci(f, cfg)} for m, f in frames.items()}
+    results = {
+        "methods": list(frames),
+        "overall": overall,
+        "per_scenario": per_scenario,
+        "cold_start": cold,
+        "train_seconds": {m: float(np.mean(s)) for m, s in seconds.items()},
+    }
+    if len(cfg.seeds) > 1:
+        results["seeds"] = {
+            m: {
+                k: {
+                    "mean": float(np.mean([r[k] for r in rs])),
+                    "sd": float(np.std([r[k] for r in rs], ddof=1)),
+                }
+                for k in METRICS
+            }
+            for m, rs in per_seed.items()
+        }
+    baselines = [m for m in frames if m in BASELINES]
+    if "musig" in frames and baselines:
+        best = max(baselines, key=lambda m: overall[m]["ndcg"]["mean"])
+        paired = {}
+        for metric in ("ndcg", "r_precision"):
+            diff, lo, hi, frac = paired_bootstrap(
+                frames["musig"][metric].to_numpy(float),
+                frames[best][metric].to_numpy(float),
+                n_boot=cfg.n_boot,
+                random_state=cfg.random_state,
+            )
+            paired[metric] = {"diff": diff, "lo": lo, "hi": hi, "frac_le_zero": frac}
+        results["paired"] = {"against": best, **paired}
+    return results
+
+
+def to_markdown(results: dict) -> str:
+    """The main table: overall metrics with 95 % CIs, cold-start recall and training time."""
+    head = (
+        "| method | NDCG | R-prec | clicks | recall@100 | recall@500 | cold recall@100 "
+        "| train s |\n|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for m in results["methods"]:
+        o = results["overall"][m]
+        cells = [
+            f"{o[k]['mean']:.4f} ± {(o[k]['hi'] - o[k]['lo']) / 2:.4f}"
+            if k != "clicks"
+            else f"{o[k]['mean']:.2f}"
+            for k in METRICS
+        ]
+        c = results["cold_start"][m]["recall@100"]["mean"]
+        rows.append(
+            f"| {m} | " + " | ".join(cells) + f" | {c:.4f} | {results['train_seconds'][m]:.1f} |"
+        )
+    text = head + "\n".join(rows) + "\n"
+    if "paired" in results:
+        p = results["paired"]
+        text += (
+            f"\nPaired bootstrap, MUSIG − {p['against']} (best baseline by NDCG): NDCG "
+            f"{p['ndcg']['diff']:+.4f} [{p['ndcg']['lo']:+.4f}, {p['ndcg']['hi']:+.4f}]\n"
+        )
+    if "seeds" in results:
+        text += "\n| method | NDCG mean ± sd over seeds | R-prec mean ± sd |\n|---|---|---|\n"
+        for m, s in results["seeds"].items():
+            text += (
+                f"| {m} | {s['ndcg']['mean']:.4f} ± {s['ndcg']['sd']:.4f} | "
+                f"{s['r_precision']['mean']:.4f} ± {s['r_precision']['sd']:.4f} |\n"
+            )
+    return text

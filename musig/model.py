@@ -1,0 +1,120 @@
+"""The MUSIG encoder: GraphSAGE over the track graph, one aggregator per edge relation.
+
+A track's embedding is computed from its own inputs (audio features, plus a learnable vector for
+tracks with playlist history) and the sampled neighbourhood in each relation (co-occurrence,
+acoustic kNN). Because nothing is looked up by a fixed node id alone, a track unseen in training —
+an uploaded file attached to the graph by its acoustic neighbours — is embedded by the same forward.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn import SAGEConv
+
+
+class MusigEncoder(nn.Module):
+    """Relation-wise GraphSAGE encoder.
+
+    Args:
+        in_channels: width of the content input (0 disables the audio input).
+        hidden_channels: width of hidden layers.
+        out_channels: embedding width.
+        num_layers: message-passing layers (>= 1).
+        relations: edge relation names, e.g. ``("cooc", "content")``.
+        num_nodes: size of the learnable per-track table (0 disables it).
+        aggr: neighbourhood aggregator of every SAGEConv ("mean", "max", "sum").
+        dropout: dropout on hidden activations.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int,
+        num_layers: int,
+        relations: tuple[str, ...],
+        num_nodes: int = 0,
+        aggr: str = "mean",
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        if in_channels <= 0 and num_nodes <= 0:
+            raise ValueError("the encoder needs audio features, per-track vectors, or both")
+        self.relations = tuple(relations)
+        self.dropout = dropout
+        self.content_in = (
+            nn.Sequential(
+                nn.Linear(in_channels + 1, hidden_channels),
+                nn.GELU(),
+                nn.Linear(hidden_channels, hidden_channels),
+            )
+            if in_channels > 0
+            else None
+        )
+        self.track_emb = nn.Embedding(num_nodes, hidden_channels) if num_nodes > 0 else None
+        if self.track_emb is not None:
+            nn.init.normal_(self.track_emb.weight, std=0.1)
+        dims = [hidden_channels] * num_layers + [out_channels]
+        self.self_lins = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(num_layers))
+        # root_weight=False: the self term is shared across relations (self_lins), not repeated.
+        self.convs = nn.ModuleList(
+            nn.ModuleDict(
+                {
+                    r: SAGEConv(dims[i], dims[i + 1], aggr=aggr, root_weight=False, bias=False)
+                    for r in self.relations
+                }
+            )
+            for i in range(num_layers)
+        )
+        self.norms = nn.ModuleList(nn.LayerNorm(dims[i + 1]) for i in range(num_layers - 1))
+
+    def input(self, x: Tensor | None, has_x: Tensor, n_id: Tensor, has_id: Tensor) -> Tensor:
+        """Node inputs.
+
+        Args:
+            x: float (n, F) scaled content features (rows of tracks without audio are zero).
+            has_x: bool (n,) content features present.
+            n_id: int64 (n,) global track ids, indexes the per-track table.
+            has_id: bool (n,) use the per-track vector (tracks with history, not dropped).
+        Returns:
+            float (n, hidden_channels)
+        """
+        h = 0.0
+        if self.content_in is not None:
+            h = self.content_in(torch.cat([x * has_x[:, None], has_x[:, None].float()], dim=1))
+        if self.track_emb is not None:
+            h = h + self.track_emb(n_id) * has_id[:, None]
+        return h
+
+    def forward(self, h: Tensor, edge_index: dict[str, Tensor]) -> Tensor:
+        """Embed every node of a sampled subgraph.
+
+        Args:
+            h: float (n, hidden_channels) node inputs from :meth:`input`.
+            edge_index: relation -> int64 (2, E) local ids, row 0 source, row 1 target.
+        Returns:
+            float (n, out_channels), L2-normalised rows.
+        """
+        for i, self_lin in enumerate(self.self_lins):
+            out = self_lin(h)
+            for r, conv in self.convs[i].items():
+                if r in edge_index:
+                    out = out + conv(h, edge_index[r])
+            if i < len(self.self_lins) - 1:
+                out = F.gelu(self.norms[i](out))
+                out = F.dropout(out, p=self.dropout, training=self.training)
+            h = out
+        return F.normalize(h, dim=-1)
+
+
+class GenreHead(nn.Module):
+    """Linear genre classifier on the (normalised) embedding; the stylistic task."""
+
+    def __init__(self, in_channels: int, num_genres: int):
+        super().__init__()
+        self.lin = nn.Linear(in_channels, num_genres)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.lin(z)

@@ -1,0 +1,134 @@
+"""One query-and-scoring path for every method.
+
+A playlist's query is the mean of its seeds' L2-normalised embeddings and candidates are scored by
+cosine similarity: the mean of unit vectors is what every embedding method here was trained to make
+close (co-occurring tracks end up with high cosine), it needs no per-method tuning, and it is how
+the MUSIG paper queries embeddings. Seeds are never recommended. Tracks a method cannot embed, and
+playlists with no embeddable seed (title-only playlists included), fall back to popularity order —
+the same prior for every method, so the comparison is of representations, not of extras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_FALLBACK = -3.0  # below any cosine: fallback candidates rank after every scored one
+
+
+class Retriever:
+    """Top-k recommendation over one method's embeddings.
+
+    Args:
+        embeddings: float32 (N, D) or None for recommend-only methods (popularity).
+        mask: bool (N,) rows that are real embeddings.
+        popularity: float (N,) training playlist counts; the shared fallback order.
+        ann: use a voyager HNSW index instead of exact search (large catalogs).
+    """
+
+    def __init__(
+        self,
+        embeddings: np.ndarray | None,
+        mask: np.ndarray,
+        popularity: np.ndarray,
+        *,
+        ann: bool = False,
+        random_state: int = 0,
+    ):
+        n = len(popularity)
+        self.num_tracks = n
+        self.mask = np.asarray(mask, bool) if embeddings is not None else np.zeros(n, bool)
+        pop = np.asarray(popularity, np.float64)
+        # Popularity prior mapped into [-3, -2]; ties broken by track index through a stable sort.
+        self.prior = (_FALLBACK + pop / max(pop.max(), 1.0)).astype(np.float32)
+        self.unit = None
+        if embeddings is not None:
+            norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+            self.unit = (embeddings / np.maximum(norms, 1e-12)).astype(np.float32)
+            self.unit[~self.mask] = 0.0
+        self.index = None
+        if ann and self.unit is not None:
+            from voyager import Index, Space
+
+            self.index = Index(
+                Space.Cosine, num_dimensions=self.unit.shape[1], random_seed=random_state
+            )
+            ids = np.flatnonzero(self.mask)
+            self.index.add_items(self.unit[ids], ids=ids.tolist())
+
+    def query(self, seed_lists: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Query vectors of playlists.
+
+        Returns:
+            q float32 (P, D) mean of normalised seed embeddings;
+            ok bool (P,) the playlist has an embeddable seed.
+        """
+        p = len(seed_lists)
+        if self.unit is None:
+            return np.zeros((p, 0), np.float32), np.zeros(p, bool)
+        q = np.zeros((p, self.unit.shape[1]), np.float32)
+        ok = np.zeros(p, bool)
+        for i, seeds in enumerate(seed_lists):
+            seeds = np.asarray(seeds, np.int64)
+            seeds = seeds[self.mask[seeds]] if len(seeds) else seeds
+            if len(seeds):
+                q[i] = self.unit[seeds].mean(0)
+                ok[i] = True
+        return q, ok
+
+    def recommend_batch(
+        self, seed_lists: Sequence[np.ndarray], k: int = 500, *, batch_size: int = 256
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Recommend for many playlists.
+
+        Args:
+            seed_lists: per playlist, int64 track ids of its seeds (may be empty).
+            k: recommendations per playlist (capped at the number of non-seed tracks).
+        Returns:
+            ids int64 (P, k) best first, scores float32 (P, k). Fallback picks score below -2.
+        """
+        q, ok = self.query(seed_lists)
+        k = min(k, self.num_tracks - max((len(s) for s in seed_lists), default=0))
+        all_ids, all_scores = [], []
+        for start in range(0, len(seed_lists), batch_size):
+            stop = min(start + batch_size, len(seed_lists))
+            scores = np.repeat(self.prior[None, :], stop - start, axis=0)  # (b, N)
+            rows = np.flatnonzero(ok[start:stop])
+            if len(rows):
+                if self.index is not None:
+                    self._ann_scores(scores, rows, q[start:stop], seed_lists[start:stop], k)
+                else:
+                    sim = q[start:stop][rows] @ self.unit.T  # (r, N)
+                    scores[rows] = np.where(self.mask[None, :], sim, scores[rows])
+            for j, seeds in enumerate(seed_lists[start:stop]):
+                scores[j, np.asarray(seeds, np.int64)] = -np.inf  # seeds are never recommended
+            ids, top = _top_k(scores, k)
+            all_ids.append(ids)
+            all_scores.append(top)
+        if not all_ids:
+            return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+        return np.concatenate(all_ids), np.concatenate(all_scores)
+
+    def recommend(self, seeds: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Recommend for one playlist: ids int64 (k,), scores float32 (k,)."""
+        ids, scores = self.recommend_batch([np.asarray(seeds, np.int64)], k)
+        return ids[0], scores[0]
+
+    def similar(self, track: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest tracks to one track in embedding space (cosine), itself excluded."""
+        return self.recommend(np.array([track]), k)
+
+    def _ann_scores(self, scores, rows, q, seed_lists, k) -> None:
+        """Fill cosine scores of the approximate top candidates; the rest keep the fallback."""
+        for r in rows:
+            want = min(k + len(seed_lists[r]), len(self.index))
+            ids, dist = self.index.query(q[r], k=want)
+            scores[r, np.asarray(ids, np.int64)] = 1.0 - np.asarray(dist, np.float32)
+
+
+def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-k, best first; a stable sort breaks ties by the lower track id, which
+    matters for the popularity fallback where many tracks share a count."""
+    ids = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return ids.astype(np.int64), np.take_along_axis(scores, ids, axis=1).astype(np.float32)

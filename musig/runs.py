@@ -1,0 +1,186 @@
+"""Run folders: a trained method as files — written atomically, versioned, loaded safely.
+
+Layout of RUN/:
+    run.json            format version, method, config, provenance, feature scaling, timings
+    arrays.safetensors  embeddings (N, D), mask (N,), popularity (N,), map2d (N, 2) and, for
+                        methods that embed audio, scaled catalog features and the graph
+    model.safetensors   weights (MUSIG); never pickled
+    tracks.csv          the track index (track_uri, track_name, artist_name, genre)
+    log.jsonl           training log, one record per line
+    metrics.json        held-out diagnostics and evaluation results
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from musig.utils import atomic_dir, atomic_write_json, fingerprint
+
+RUN_FORMAT = "musig-run"
+RUN_FORMAT_VERSION = 1
+_PACKAGES = (
+    "musig",
+    "torch",
+    "torch-geometric",
+    "numpy",
+    "librosa",
+    "implicit",
+    "gensim",
+    "umap-learn",
+    "voyager",
+)
+
+
+def track_index_fingerprint(track_uris) -> str:
+    return fingerprint(np.asarray(list(track_uris), dtype=str))
+
+
+def code_version() -> str:
+    """Package version plus the git commit when run from a checkout."""
+    version = "0.1.0"
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        if sha.returncode == 0:
+            version += f"+{sha.stdout.strip()}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return version
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@dataclass
+class RunRecord:
+    """What a method's fit produced plus the context needed to reuse it; see :func:`save_run`."""
+
+    method: str
+    config: dict
+    tracks: pd.DataFrame  # track_uri, track_name, artist_name, genre — the track index
+    dataset_fingerprint: str
+    split: dict | None
+    arrays: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    features: dict = field(default_factory=dict)  # source, names, extractor_version, scaler
+    log: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    train_seconds: float = 0.0
+
+
+def save_run(path: str | Path, rec: RunRecord) -> Path:
+    """Write a run folder atomically (a crash leaves the old run or none, never half of one)."""
+    path = Path(path)
+    meta = {
+        "format": RUN_FORMAT,
+        "format_version": RUN_FORMAT_VERSION,
+        "method": rec.method,
+        "config": rec.config,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "num_tracks": len(rec.tracks),
+        "train_seconds": rec.train_seconds,
+        "features": rec.features,
+        "provenance": {
+            "dataset_fingerprint": rec.dataset_fingerprint,
+            "track_index_fingerprint": track_index_fingerprint(rec.tracks["track_uri"]),
+            "split": rec.split,
+            "code_version": code_version(),
+            "packages": package_versions(),
+        },
+    }
+    with atomic_dir(path) as tmp:
+        (tmp / "arrays.safetensors").write_bytes(st_save(_contiguous(rec.arrays)))
+        if rec.weights:
+            (tmp / "model.safetensors").write_bytes(st_save(_contiguous(rec.weights)))
+        rec.tracks.to_csv(tmp / "tracks.csv", index=False)
+        (tmp / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rec.log))
+        (tmp / "metrics.json").write_text(json.dumps(rec.metrics, indent=2) + "\n")
+        (tmp / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return path
+
+
+def _contiguous(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+
+
+def read_run_meta(path: str | Path) -> dict:
+    """run.json of a run folder, with its format checked."""
+    path = Path(path)
+    meta_path = path / "run.json"
+    if not meta_path.is_file():
+        raise ValueError(f"{path}: not a musig run (no run.json)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{meta_path}: not valid JSON ({e})") from None
+    if meta.get("format") != RUN_FORMAT:
+        raise ValueError(f"{meta_path}: not a musig run file")
+    if meta.get("format_version") != RUN_FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: run format version {meta.get('format_version')} is not supported by this "
+            f"musig (reads version {RUN_FORMAT_VERSION}); retrain with `python -m musig train`"
+        )
+    return meta
+
+
+def read_arrays(path: str | Path, name: str = "arrays.safetensors") -> dict[str, np.ndarray]:
+    """Load a safetensors file (no pickle is ever involved)."""
+    file = Path(path) / name
+    if not file.is_file():
+        return {}
+    return st_load(file.read_bytes())
+
+
+def write_metrics(path: str | Path, metrics: dict) -> None:
+    """Merge ``metrics`` into a run's metrics.json (evaluation results added after training)."""
+    file = Path(path) / "metrics.json"
+    current = json.loads(file.read_text()) if file.is_file() else {}
+    current.update(metrics)
+    atomic_write_json(file, current)
+
+
+def read_log(path: str | Path) -> pd.DataFrame:
+    file = Path(path) / "log.jsonl"
+    if not file.is_file() or not file.stat().st_size:
+        return pd.DataFrame()
+    return pd.read_json(io.StringIO(file.read_text()), lines=True)
+
+
+def check_compatible(meta: dict, dataset_fp: str, track_uris) -> None:
+    """Refuse a run trained on another dataset or split, with a message saying which."""
+    prov = meta["provenance"]
+    if prov["track_index_fingerprint"] != track_index_fingerprint(track_uris):
+        raise ValueError(
+            "this run was trained on a different track index "
+            f"(run {prov['track_index_fingerprint']}, dataset "
+            f"{track_index_fingerprint(track_uris)}): train it on this dataset"
+        )
+    if prov["dataset_fingerprint"] != dataset_fp:
+        raise ValueError(
+            f"this run was trained on another dataset or split (fingerprint "
+            f"{prov['dataset_fingerprint']}, this one is {dataset_fp}): train it on this dataset"
+        )

@@ -1,0 +1,276 @@
+"""MUSIG training: one encoder, several tasks, a task sampled at every step.
+
+Read top to bottom: config, held-out diagnostics, the loop, final embeddings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from musig.graph import GraphConfig
+from musig.inductive import NodeInputs, embed_nodes, encode_subgraph, torch_threads
+from musig.methods import FitContext, MethodResult
+from musig.model import GenreHead, MusigEncoder
+from musig.sampling import CSR, sample_subgraph
+
+TASKS = ("cooc", "content", "genre")
+
+
+@dataclass(frozen=True)
+class MusigConfig:
+    """Everything MUSIG's training depends on; the defaults reproduce the README's results."""
+
+    # Multi-task sampling: (task, probability) pairs; a task is drawn per step with these weights.
+    tasks: tuple[tuple[str, float], ...] = (("cooc", 0.6), ("content", 0.2), ("genre", 0.2))
+    use_audio: bool = True  # scaled audio features as node input (the content source)
+    use_track_vectors: bool = True  # learnable input for tracks with playlist history
+    relations: tuple[str, ...] = ("cooc", "content")  # edge relations the encoder aggregates over
+    hidden_channels: int = 128
+    out_channels: int = 64
+    num_layers: int = 2
+    aggr: str = "mean"
+    fanouts: tuple[int, ...] = (10, 5)  # neighbours sampled per layer and relation
+    steps: int = 1200
+    batch_size: int = 512  # positive pairs (link tasks) or labelled tracks (genre) per step
+    lr: float = 3e-3
+    weight_decay: float = 1e-5
+    dropout: float = 0.1
+    temperature: float = 0.1  # in-batch softmax temperature of the link tasks
+    # Subtract log sampling probability from in-batch logits (Yi et al. 2019): without it,
+    # popular tracks, which appear as negatives most often, are pushed away from everything.
+    logq_correction: bool = True
+    cold_drop: float = 0.2  # share of batch tracks trained as if cold (no playlist edges/vector)
+    holdout_fraction: float = 0.05  # edges / labels held out for the diagnostics
+    eval_every: int = 200
+    eval_size: int = 2000  # held-out pairs / labels per diagnostic
+    num_threads: int = 1  # torch threads; more only pays off for much larger batches
+    seed: int = 0
+    graph: GraphConfig = field(default_factory=GraphConfig)
+
+    def __post_init__(self):
+        unknown = [t for t, _ in self.tasks if t not in TASKS]
+        if unknown:
+            raise ValueError(f"unknown task(s) {unknown}; choose from {TASKS}")
+        if (
+            not self.tasks
+            or any(p < 0 for _, p in self.tasks)
+            or sum(p for _, p in self.tasks) <= 0
+        ):
+            raise ValueError("task probabilities must be non-negative with a positive sum")
+        if self.num_layers < 1 or len(self.fanouts) != self.num_layers:
+            raise ValueError(
+                f"need one fan-out per layer: num_layers={self.num_layers}, fanouts={self.fanouts}"
+            )
+
+
+def _holdout_edges(g: CSR, fraction: float, rng: np.random.Generator) -> tuple[CSR, np.ndarray]:
+    """Remove a random share of undirected edges; returns the reduced graph and (2, H) pairs."""
+    src = np.repeat(np.arange(g.num_nodes), np.diff(g.indptr))
+    upper = src < g.indices
+    u, v, w = src[upper], g.indices[upper], g.weights[upper]
+    held = rng.random(len(u)) < fraction
+    keep_u, keep_v, keep_w = u[~held], v[~held], w[~held]
+    kept = CSR.from_edges(keep_u, keep_v, keep_w, g.num_nodes, symmetric=True)
+    return kept, np.stack([u[held], v[held]])
+
+
+def _sample_pairs(g: CSR, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Edges drawn with probability proportional to weight (shared playlists, similarity)."""
+    cum = np.cumsum(g.weights, dtype=np.float64)
+    e = np.searchsorted(cum, rng.random(n) * cum[-1], side="right")
+    src = np.searchsorted(g.indptr, e, side="right") - 1
+    return src, g.indices[e]
+
+
+def _log_sampling_prob(g: CSR) -> torch.Tensor:
+    """log P(track is a pair endpoint) under :func:`_sample_pairs`: its weighted degree share."""
+    strength = np.bincount(
+        np.repeat(np.arange(g.num_nodes), np.diff(g.indptr)),
+        weights=g.weights,
+        minlength=g.num_nodes,
+    )
+    return torch.from_numpy(np.log(np.maximum(strength / strength.sum(), 1e-12)).astype(np.float32))
+
+
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Probability that a held-out positive outscores a random negative (ties count half)."""
+    scores = np.concatenate([pos, neg])
+    ranks = np.argsort(np.argsort(scores, kind="stable"), kind="stable") + 1.0
+    # Average ranks over ties so equal scores are not ordered by position.
+    _, inv, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    sums = np.bincount(inv, weights=ranks)
+    ranks = (sums / counts)[inv]
+    n_pos, n_neg = len(pos), len(neg)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def fit(
+    ctx: FitContext,
+    cfg: MusigConfig,
+    callback: Callable[[dict], None] | None = None,
+) -> MethodResult:
+    """Train MUSIG on ``ctx`` and embed every track.
+
+    Args:
+        callback: called with every log record (dict) — used by the CLI and the app for progress.
+    Returns:
+        MethodResult with float32 (N, out_channels) embeddings; mask False only for tracks that
+        have neither audio features nor playlist history. ``extras`` holds the weights
+        (``encoder.*``, ``genre_head.*``).
+    """
+    rng = np.random.default_rng(cfg.seed)
+    graph = ctx.graph
+    n = graph.num_nodes
+    relations = {r: graph.relations[r] for r in cfg.relations if r in graph.relations}
+    has_history = ctx.dataset.popularity > 0
+    inputs = NodeInputs(
+        x=ctx.features if cfg.use_audio else np.zeros((n, 0), np.float32),
+        has_x=ctx.feature_mask if cfg.use_audio else np.zeros(n, bool),
+        has_id=has_history if cfg.use_track_vectors else np.zeros(n, bool),
+    )
+    fanouts = {r: list(cfg.fanouts) for r in relations}
+    tasks = [t for t, p in cfg.tasks if p > 0]
+    probs = np.array([p for t, p in cfg.tasks if p > 0], dtype=np.float64)
+    probs /= probs.sum()
+
+    # Held-out diagnostics: edges and labels the encoder never trains on or aggregates over.
+    train_rel, pair_graphs, held_pairs = dict(relations), {}, {}
+    for task in ("cooc", "content"):
+        g = graph.relations.get(task)
+        if g is None or not g.indices.size:
+            continue
+        reduced, pairs = _holdout_edges(g, cfg.holdout_fraction, rng)
+        held_pairs[task], pair_graphs[task] = pairs[:, : cfg.eval_size], reduced
+        if task in train_rel:
+            train_rel[task] = reduced
+    log_q = {t: _log_sampling_prob(g) for t, g in pair_graphs.items()}
+    labelled = np.flatnonzero(graph.genre >= 0)
+    held_genre = rng.random(len(labelled)) < max(cfg.holdout_fraction, 0.1)
+    genre_train, genre_held = labelled[~held_genre], labelled[held_genre][: cfg.eval_size]
+    for t in tasks:
+        if t == "genre" and not len(genre_train):
+            raise ValueError("task 'genre' needs genre labels, and this dataset has none")
+        if t in ("cooc", "content") and t not in pair_graphs:
+            raise ValueError(f"task {t!r} needs {t} edges; the graph has none (source off?)")
+
+    with torch.random.fork_rng(), torch_threads(cfg.num_threads):
+        torch.manual_seed(cfg.seed)
+        model = build_encoder(cfg, inputs.x.shape[1], n, tuple(relations))
+        head = GenreHead(cfg.out_channels, max(len(graph.genre_names), 1))
+        params = list(model.parameters()) + list(head.parameters())
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1
+        )
+        log: list[dict] = []
+
+        def emit(record: dict) -> None:
+            log.append(record)
+            if callback is not None:
+                callback(record)
+
+        def diagnostics(step: int) -> dict:
+            record = {"step": step, "kind": "eval"}
+            eval_rng = np.random.default_rng(cfg.seed + 1)  # same negatives at every evaluation
+            for task, pairs in held_pairs.items():
+                if pairs.shape[1] == 0:
+                    continue
+                neg = eval_rng.integers(0, n, size=pairs.shape)
+                nodes = np.concatenate([pairs.ravel(), neg.ravel()])
+                z = embed_nodes(model, train_rel, inputs, nodes, fanouts, random_state=cfg.seed)
+                z = z.reshape(4, -1, z.shape[1])  # (pos u, pos v, neg u, neg v)
+                pos, negs = (z[0] * z[1]).sum(1), (z[2] * z[3]).sum(1)
+                record[f"{task}_auc"] = _auc(pos, negs)
+            if len(genre_held):
+                z = embed_nodes(
+                    model, train_rel, inputs, genre_held, fanouts, random_state=cfg.seed
+                )
+                with torch.no_grad():
+                    pred = head(torch.from_numpy(z)).argmax(1).numpy()
+                record["genre_acc"] = float((pred == graph.genre[genre_held]).mean())
+            return record
+
+        start = time.perf_counter()
+        bar = tqdm(range(cfg.steps), desc="musig", disable=not ctx.progress, leave=False)
+        for step in bar:
+            task = tasks[rng.choice(len(tasks), p=probs)]
+            if task == "genre":
+                seeds = rng.choice(
+                    genre_train, size=min(cfg.batch_size, len(genre_train)), replace=False
+                )
+            else:
+                u, v = _sample_pairs(pair_graphs[task], cfg.batch_size, rng)
+                seeds = np.concatenate([u, v])
+            sub = sample_subgraph(train_rel, seeds, fanouts, random_state=rng)
+            # Train some tracks as if they were new (PinSage-style): without co-occurrence edges
+            # or their own vector, the encoder must place them from audio and acoustic neighbours.
+            cold = np.zeros(len(sub.n_id), bool)
+            cold[sub.seed_local[rng.random(len(seeds)) < cfg.cold_drop]] = True
+            if cold.any() and "cooc" in sub.edge_index:
+                ei = sub.edge_index["cooc"]
+                sub.edge_index["cooc"] = ei[:, ~(cold[ei[0]] | cold[ei[1]])]
+            z = encode_subgraph(model, inputs, sub, drop_id=cold)
+            if task == "genre":
+                loss = F.cross_entropy(head(z), torch.from_numpy(graph.genre[seeds]))
+            else:
+                zu, zv = z[: len(u)], z[len(u) :]
+                logits = zu @ zv.T / cfg.temperature  # (B, B): in-batch negatives
+                logits_t = logits.T
+                if cfg.logq_correction:
+                    logits = logits - log_q[task][v][None, :]
+                    logits_t = logits_t - log_q[task][u][None, :]
+                target = torch.arange(len(u))
+                loss = 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits_t, target))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            emit(
+                {
+                    "step": step + 1,
+                    "kind": "train",
+                    "task": task,
+                    "loss": loss.item(),
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+                record = diagnostics(step + 1)
+                record["seconds"] = time.perf_counter() - start
+                emit(record)
+                bar.set_postfix(
+                    {k: round(v, 3) for k, v in record.items() if k.endswith(("auc", "acc"))}
+                )
+
+        # Final embeddings use the whole graph: held-out edges are real training data too.
+        embeddings = embed_nodes(
+            model, relations, inputs, np.arange(n), fanouts, random_state=cfg.seed
+        )
+    mask = inputs.has_x | inputs.has_id
+    embeddings[~mask] = 0.0
+    extras = {f"encoder.{k}": v.detach().numpy() for k, v in model.state_dict().items()}
+    extras.update({f"genre_head.{k}": v.detach().numpy() for k, v in head.state_dict().items()})
+    return MethodResult(embeddings=embeddings, mask=mask, extras=extras, log=log)
+
+
+def build_encoder(
+    cfg: MusigConfig, in_channels: int, num_nodes: int, relations: tuple[str, ...]
+) -> MusigEncoder:
+    """Rebuild an untrained encoder with the shapes :func:`fit` used (to load saved weights)."""
+    return MusigEncoder(
+        in_channels=in_channels if cfg.use_audio else 0,
+        hidden_channels=cfg.hidden_channels,
+        out_channels=cfg.out_channels,
+        num_layers=cfg.num_layers,
+        relations=relations,
+        num_nodes=num_nodes if cfg.use_track_vectors else 0,
+        aggr=cfg.aggr,
+        dropout=cfg.dropout,
+    )
