@@ -194,9 +194,10 @@ def make_record(
         arrays.update({f"graph.{k}": v for k, v in graph.to_arrays().items()})
     weights = {k: v for k, v in result.extras.items() if k.startswith(("encoder.", "genre_head."))}
     metrics = {}
-    evals = [r for r in result.log if r.get("kind") == "eval"]
-    if evals:
-        metrics["diagnostics"] = {k: v for k, v in evals[-1].items() if k != "kind"}
+    for kind, key in (("eval", "diagnostics"), ("reference", "reference")):
+        records = [r for r in result.log if r.get("kind") == kind]
+        if records:
+            metrics[key] = {k: v for k, v in records[-1].items() if k != "kind"}
     split_file = Path(dataset.root) / "split.json"
     split = (
         {"fingerprint": dataset.fingerprint, "file": "split.json"} if split_file.is_file() else None
