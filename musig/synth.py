@@ -1,0 +1,664 @@
+"""A synthetic music world: a catalog with latent tastes, rendered audio and MPD-style playlists.
+
+Real playlists (the Million Playlist Dataset) cannot be shipped and no audio API is open, so musig
+generates its own world. Every track has a latent vector ``z`` (``latent_dim``) = genre centre +
+artist offset + track noise. Only the first ``audible_dims`` coordinates reach the audio renderer
+(``AUDIBLE_DIMS``: tempo, brightness, mode, grit, sustain, drums, register, width), on top of a
+per-genre style (drum pattern, comping, progressions, instrument) that artists sometimes borrow
+from other genres. The other coordinates ("scene", "era", social context) are never rendered:
+only playlist co-occurrence, and weakly the genre label, reveals them.
+
+A playlist draws a taste from one or two "scenes" and samples tracks without replacement with
+probability ∝ popularity**a * exp(b cos(taste, z)). Co-occurrence therefore carries what audio
+cannot, while audio still describes tail tracks and cold tracks (popularity 0, in no playlist)
+that co-occurrence barely sees.
+
+Everything is a pure function of :class:`WorldConfig`: ``world.json`` stores only the config, and
+:func:`render_track` re-derives any track's audio from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+SYNTH_VERSION = 1
+# What each audible coordinate of z drives in render_track (higher value -> ...):
+# tempo: faster bpm; brightness: flatter harmonic tilt and a higher low-pass cutoff; valence: more
+# likely major; grit: louder noise floor, harder soft-clip, longer hats; sustain: slower attack and
+# longer decay (pluck -> pad); drums: louder kit, more ghost hats; register: higher chord voicing,
+# lighter bass; width: wider detune between the two copies of each voice.
+AUDIBLE_DIMS = ("tempo", "brightness", "valence", "grit", "sustain", "drums", "register", "width")
+# Independent random streams: changing one part of the generator leaves the others unchanged.
+_CATALOG, _STYLE, _NAMES, _PLAYLISTS, _AUDIO = range(5)
+_URI_PREFIX = "synth:track:"
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Everything that defines a synthetic world: the same config gives a byte-identical folder."""
+
+    num_tracks: int = 5000  # small enough to ship as sample data, big enough for a long tail
+    num_playlists: int = 10000  # ~2 playlists per track, sparse like MPD for tail tracks
+    num_genres: int = 10
+    seed: int = 0
+    clip_seconds: float = 6.0  # preview length: enough bars for tempo, chroma and MFCC statistics
+    sr: int = 22050  # librosa's default rate, so no resampling on load
+    latent_dim: int = 16  # taste space; the first `audible_dims` are rendered, the rest are not
+    audible_dims: int = 8  # <= len(AUDIBLE_DIMS); 0 leaves only the genre's style audible
+    tracks_per_artist: float = 6.0  # mean; artist sizes are long-tailed
+    num_scenes: int = 30  # playlist "scenes" (taste clusters), ~3 per genre
+    genre_scale: float = 1.0  # std of genre centres in the audible dims
+    hidden_genre_scale: float = 0.5  # ... in the hidden dims: scenes/eras cut across genres
+    artist_scale: float = 0.8  # std of an artist's offset from its genre centre
+    track_scale: float = 0.45  # std of a track around its artist
+    scene_scale: float = 0.8  # std of a scene centre around its home genre centre
+    taste_scale: float = 0.5  # std of one playlist's taste around its scene centre
+    taste_concentration: float = 25.0  # b in exp(b cos(taste, z)); larger = more coherent
+    mix_prob: float = 0.25  # share of playlists that mix two scenes
+    popularity_sigma: float = 1.0  # lognormal popularity (half artist, half track variance)
+    popularity_power: float = 1.0  # a in p ∝ popularity**a * kernel
+    cold_fraction: float = 0.07  # new releases: popularity 0, so in no playlist
+    missing_genre_fraction: float = 0.10  # tracks whose genre label is blank in tracks.csv
+    style_borrow: float = 0.3  # chance an artist takes another genre's rhythm / harmony style
+    length_median: float = 20.0  # playlist lengths: lognormal, MPD's shape scaled down (median 49)
+    length_sigma: float = 0.75
+    min_length: int = 5  # MPD's minimum
+    max_length: int = 120
+
+    def __post_init__(self) -> None:
+        for name in ("num_tracks", "num_playlists", "num_genres", "num_scenes", "min_length", "sr"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"WorldConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.audible_dims <= min(self.latent_dim, len(AUDIBLE_DIMS)):
+            raise ValueError(
+                f"WorldConfig.audible_dims must be in [0, min(latent_dim, {len(AUDIBLE_DIMS)})], "
+                f"got {self.audible_dims}"
+            )
+        if self.max_length < self.min_length:
+            raise ValueError(f"WorldConfig: max_length {self.max_length} < min_length")
+        if not 0 <= self.cold_fraction < 1 or not 0 <= self.missing_genre_fraction <= 1:
+            raise ValueError(
+                "WorldConfig: cold_fraction and missing_genre_fraction must be in [0, 1)"
+            )
+        if self.clip_seconds <= 0 or self.taste_concentration < 0:
+            raise ValueError("WorldConfig: clip_seconds must be > 0, taste_concentration >= 0")
+
+
+class WorldTruth(NamedTuple):
+    """Ground truth of a world (what the dataset folder does not show)."""
+
+    z: np.ndarray  # float64 (N, latent_dim) track latents
+    genre: np.ndarray  # int64 (N,) true genre, also for tracks whose label is blank
+    genre_known: np.ndarray  # bool (N,) label written to tracks.csv
+    artist: np.ndarray  # int64 (N,)
+    log_popularity: np.ndarray  # float64 (N,), -inf for cold tracks
+    duration_ms: np.ndarray  # int64 (N,) full-track duration (the clip is a preview)
+    rhythm_genre: np.ndarray  # int64 (A,) genre whose drums/comping an artist plays
+    harmony_genre: np.ndarray  # int64 (A,) genre whose instrument/progressions an artist plays
+    scene_centre: np.ndarray  # float64 (S, latent_dim)
+    scene_genre: np.ndarray  # int64 (S,) home genre
+    scene_weight: np.ndarray  # float64 (S,) sums to 1
+
+
+def _world_config(world: dict | str | Path | WorldConfig) -> WorldConfig:
+    if isinstance(world, WorldConfig):
+        return world
+    if isinstance(world, str | Path):
+        path = Path(world)
+        try:
+            world = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: cannot read world.json ({e})") from e
+    cfg = world.get("config") if isinstance(world, dict) else None
+    if not isinstance(cfg, dict):
+        raise ValueError("world.json: missing 'config' object")
+    if world.get("version") != SYNTH_VERSION:
+        raise ValueError(
+            f"world.json: generator version {world.get('version')!r}, this musig renders "
+            f"version {SYNTH_VERSION}"
+        )
+    known = {f.name for f in fields(WorldConfig)}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ValueError(f"world.json: unknown config keys {unknown}")
+    return WorldConfig(**cfg)
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog(cfg: WorldConfig) -> WorldTruth:
+    rng = np.random.default_rng([cfg.seed, _CATALOG])
+    n, g, d, s = cfg.num_tracks, cfg.num_genres, cfg.latent_dim, cfg.num_scenes
+    scale = np.where(np.arange(d) < cfg.audible_dims, cfg.genre_scale, cfg.hidden_genre_scale)
+    centres = scale * rng.standard_normal((g, d))
+    genre_p = rng.dirichlet(np.full(g, 3.0))  # unequal genre sizes
+    a = int(np.clip(round(n / cfg.tracks_per_artist), 1, n))
+    artist_genre = rng.choice(g, size=a, p=genre_p)
+    offsets = cfg.artist_scale * rng.standard_normal((a, d))
+    # Every artist gets one track, the rest follow long-tailed artist sizes; then shuffle tracks.
+    size_w = rng.lognormal(0.0, 1.0, size=a)
+    artist = np.concatenate([np.arange(a), rng.choice(a, size=n - a, p=size_w / size_w.sum())])
+    artist = artist[rng.permutation(n)]
+    genre = artist_genre[artist]
+    z = centres[genre] + offsets[artist] + cfg.track_scale * rng.standard_normal((n, d))
+    half = cfg.popularity_sigma / np.sqrt(2.0)
+    log_pop = half * rng.standard_normal(a)[artist] + half * rng.standard_normal(n)
+    cold = rng.permutation(n)[: int(round(cfg.cold_fraction * n))]
+    log_pop[cold] = -np.inf
+    genre_known = rng.random(n) >= cfg.missing_genre_fraction
+    duration = np.clip(rng.lognormal(np.log(210_000), 0.25, size=n), 60_000, 600_000)
+
+    def borrow() -> np.ndarray:
+        other = (artist_genre + rng.integers(1, max(g, 2), size=a)) % g
+        return np.where(rng.random(a) < cfg.style_borrow, other, artist_genre)
+
+    rhythm, harmony = borrow(), borrow()
+    scene_genre = np.concatenate([rng.permutation(g), rng.choice(g, size=max(s - g, 0), p=genre_p)])
+    scene_genre = scene_genre[:s]
+    scene_centre = centres[scene_genre] + cfg.scene_scale * rng.standard_normal((s, d))
+    scene_w = rng.dirichlet(np.full(s, 2.0))
+    return WorldTruth(
+        z, genre.astype(np.int64), genre_known, artist.astype(np.int64), log_pop,
+        duration.astype(np.int64), rhythm, harmony, scene_centre, scene_genre.astype(np.int64),
+        scene_w,
+    )  # fmt: skip
+
+
+def world_truth(world: dict | str | Path | WorldConfig) -> WorldTruth:
+    """The hidden ground truth of a world (latents, true genres, artists, popularity, scenes).
+
+    Args:
+        world: a world.json dict, its path, or a WorldConfig.
+    """
+    return _catalog(_world_config(world))
+
+
+# ---------------------------------------------------------------------------------------------
+# Audio
+
+# 16-step kick / snare / hat patterns ("x" hit, "o" soft hit).
+_DRUMS = {
+    "four_floor": ("x...x...x...x...", "....x.......x...", "..x...x...x...x."),
+    "backbeat": ("x.......x.x.....", "....x.......x...", "x.x.x.x.x.x.x.x."),
+    "halftime": ("x.........x.....", "........x.......", "x.o.x.o.x.o.x.o."),
+    "breakbeat": ("x.....x...x.....", "....x..o.o..x..o", "x.x.x.x.x.x.x.x."),
+    "trap": ("x......x..x.....", "........x.......", "xoxoxoxoxxxoxoxx"),
+    "dembow": ("x...x...x...x...", "...x..x....x..x.", "x.x.x.x.x.x.x.x."),
+    "shuffle": ("x.....x.x.....x.", "....x.......x...", "x..x..x..x..x..x"),
+    "motorik": ("x.x.x.x.x.x.x.x.", "....x.......x...", "xxxxxxxxxxxxxxxx"),
+    "sparse": ("x...............", "................", "....o.......o..."),
+    "none": ("................", "................", "................"),
+}
+_COMP = ("x...............", "x.......x.......", "x...x...x...x...", "..x...x...x...x.",
+         "x..x..x...x..x..", "x.x.x.x.x.x.x.x.")  # fmt: skip
+_PROGRESSIONS = ((0, 4, 5, 3), (0, 5, 3, 4), (5, 3, 0, 4), (1, 4, 0, 0), (0, 3, 0, 4),
+                 (0, 0, 3, 3), (0, 6, 5, 6), (0, 2, 5, 4), (3, 4, 2, 5), (0, 3, 4, 3))  # fmt: skip
+_SCALES = (np.array([0, 2, 4, 5, 7, 9, 11]), np.array([0, 2, 3, 5, 7, 8, 10]))  # major, minor
+_INSTRUMENTS = ("saw", "square", "organ", "soft", "hollow")
+
+
+@functools.lru_cache(maxsize=8)
+def _styles(cfg: WorldConfig) -> list[dict]:
+    """Discrete per-genre style: drum pattern, comping, progressions, instrument, swing."""
+    order = np.random.default_rng([cfg.seed, _STYLE]).permutation(len(_DRUMS))
+    names = list(_DRUMS)
+    out = []
+    for g in range(cfg.num_genres):
+        rng = np.random.default_rng([cfg.seed, _STYLE, g])
+        pat = np.array([[{"x": 1.0, "o": 0.45}.get(c, 0.0) for c in row]
+                        for row in _DRUMS[names[order[g % len(order)]]]])  # fmt: skip
+        if pat.any() and rng.random() < 0.5:  # mutate one kick step so genres sharing one differ
+            pat[0, rng.integers(16)] = 1.0
+        out.append({
+            "drums": pat,
+            "comp": np.array([c == "x" for c in _COMP[rng.integers(len(_COMP))]]),
+            "progressions": [_PROGRESSIONS[i] for i in rng.choice(len(_PROGRESSIONS), 2, False)],
+            "instrument": _INSTRUMENTS[rng.integers(len(_INSTRUMENTS))],
+            "arp": bool(rng.random() < 0.35),
+            "swing": 0.0 if rng.random() < 0.6 else float(rng.uniform(0.1, 0.3)),
+            "seventh_prob": float(rng.uniform(0.0, 0.8)),
+            "bass": bool(rng.random() < 0.8),
+            "kick_hz": float(rng.uniform(40, 70)),
+        })  # fmt: skip
+    return out
+
+
+def _wavetable(instrument: str, tilt: float, max_hz: float, sr: int, size: int = 2048):
+    k = np.arange(1, max(1, min(24, int(sr / 2 / max_hz))) + 1)
+    w = k**-tilt
+    if instrument == "square":
+        w = w * (k % 2 == 1)
+    elif instrument == "organ":
+        w = w * np.isin(k, [1, 2, 3, 4, 6, 8, 12, 16])
+    elif instrument == "soft":
+        w = w * k**-1.5
+    elif instrument == "hollow":
+        w = w * np.where(k % 2 == 1, 1.0, 0.3)
+    table = w @ np.sin(2 * np.pi * np.outer(k, np.arange(size)) / size)
+    return (table / np.abs(table).max()).astype(np.float32)
+
+
+def _oscillator(table: np.ndarray, hz: np.ndarray, starts: np.ndarray, n: int, sr: int, phase0):
+    """Wavetable voices, one frequency per segment, phase continuous across segments.
+
+    Args:
+        table: float32 (T,) one period, T a power of two.
+        hz: float (S, V) frequency of voice v in segment s.
+        starts: int64 (S,) first sample of each segment; starts[0] == 0.
+        phase0: float (V,) start phase in cycles.
+
+    Returns:
+        float32 (n, V).
+    """
+    # 32-bit fixed-point phase: uint32 arithmetic wraps exactly at one cycle, with no float drift.
+    inc = np.round(hz / sr * 2.0**32).astype(np.uint64).astype(np.uint32)  # (S, V)
+    ends = np.append(starts[1:], n)
+    at = (np.asarray(phase0) * 2.0**32).astype(np.uint64).astype(np.uint32)
+    out = np.empty((n, hz.shape[1]), dtype=np.float32)
+    shift = np.uint32(32 - int(np.log2(len(table))))
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        local = np.arange(b - a, dtype=np.uint32)[:, None]
+        out[a:b] = np.take(table, (at + inc[k] * local) >> shift)
+        at = at + inc[k] * np.uint32(b - a)
+    return out
+
+
+def _envelope(onsets: np.ndarray, n: int, sr: int, attack: float, decay: float):
+    """Attack/decay envelope restarting at each onset; returns (env (n,), note number (n,))."""
+    mark = np.zeros(n, dtype=np.int64)
+    mark[onsets] = onsets
+    t = ((np.arange(n) - np.maximum.accumulate(mark)) / sr).astype(np.float32)
+    count = np.cumsum(mark > 0)
+    return (1 - np.exp(t * np.float32(-1 / attack))) * np.exp(t * np.float32(-1 / decay)), count
+
+
+def _place(n: int, onsets: np.ndarray, vel: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    idx = onsets[:, None] + np.arange(len(sample))
+    ok = idx < n
+    return np.bincount(idx[ok], (vel[:, None] * sample)[ok], minlength=n)[:n]
+
+
+def _track_index(cfg: WorldConfig, track_uri: str) -> int:
+    tail = track_uri[len(_URI_PREFIX) :] if track_uri.startswith(_URI_PREFIX) else ""
+    if not tail.isdigit() or int(tail) >= cfg.num_tracks:
+        raise ValueError(f"render_track: {track_uri!r} is not a track of this world")
+    return int(tail)
+
+
+def render_track(world: dict | str | Path | WorldConfig, track_uri: str) -> tuple[np.ndarray, int]:
+    """Render a track's preview clip; a pure function of the world config and the track.
+
+    Args:
+        world: a world.json dict, its path, or a WorldConfig.
+        track_uri: "synth:track:<index>" of a track in this world.
+
+    Returns:
+        (y, sr): y float32 (round(clip_seconds * sr),) mono in [-1, 1]; sr int.
+    """
+    cfg = _world_config(world)
+    i = _track_index(cfg, track_uri)
+    cat, styles = _catalog(cfg), _styles(cfg)
+    rng = np.random.default_rng([cfg.seed, _AUDIO, i])
+    sr, n = cfg.sr, int(round(cfg.clip_seconds * cfg.sr))
+    a = np.zeros(len(AUDIBLE_DIMS))
+    a[: cfg.audible_dims] = cat.z[i, : cfg.audible_dims]
+    tempo, bright, valence, grit, sustain, drums, register, width = a
+    rs, hs = styles[cat.rhythm_genre[cat.artist[i]]], styles[cat.harmony_genre[cat.artist[i]]]
+
+    # Time grid: sixteenth steps, swing delays odd steps; the clip starts mid-bar like a preview.
+    bpm = float(np.clip(115 * 2 ** (0.25 * tempo) * (1 + 0.02 * rng.standard_normal()), 72, 172))
+    step = 60 * sr / bpm / 4
+    first = int(rng.integers(16))
+    steps = np.arange(int(n / step) + 1) + first
+    onset = (((steps - first) + rs["swing"] * (steps % 2)) * step).astype(np.int64)
+    keep = onset < n
+    steps, onset = steps[keep], onset[keep]
+    step_of_sample = (np.arange(n) / step).astype(np.int64) + first
+
+    # Harmony: key, mode (valence), progression, voicing folded into one octave above `low`.
+    root = int(rng.integers(12))
+    scale = _SCALES[0] if rng.random() < 1 / (1 + np.exp(-2.5 * valence)) else _SCALES[1]
+    prog = np.array(hs["progressions"][rng.integers(2)])
+    tones = np.arange(4 if rng.random() < hs["seventh_prob"] else 3) * 2
+    deg = prog[:, None] + tones[None, :]  # (C, V) scale degrees
+    low = int(np.clip(round(55 + 4 * register), 43, 67))
+    pitch = np.sort((root + scale[deg % 7] - low) % 12 + low, axis=1)  # (C, V) midi
+    bar = step_of_sample // 16  # (n,) one chord per bar
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(bar)) + 1])  # (B,) first sample of bars
+    chord = bar[starts] % len(prog)  # (B,)
+    hz = 440.0 * 2 ** ((pitch[chord] - 69) / 12)  # (B, V)
+    table = _wavetable(hs["instrument"], float(np.clip(1.5 - 0.5 * bright, 0.4, 3.0)),
+                       hz.max(), sr)  # fmt: skip
+    detune = 2 ** (float(np.clip(4 * np.exp(0.6 * width), 1, 40)) / 1200)
+    v = len(tones)
+    # Two detuned copies of every voice: (n, 2V) -> (n, V)
+    sig = _oscillator(
+        table, np.hstack([hz * detune, hz / detune]), starts, n, sr, rng.random(2 * v)
+    )
+    sig = (sig[:, :v] + sig[:, v:]) / 2
+    comp_on = onset[hs["comp"][steps % 16]]
+    attack = float(np.clip(0.004 * np.exp(1.5 * sustain), 0.002, 0.3))
+    decay = float(np.clip(0.3 * np.exp(0.9 * sustain), 0.05, 4.0))
+    env, count = _envelope(np.union1d(comp_on, [0]), n, sr, attack, decay)
+    if hs["arp"]:  # one chord tone per onset, cycling upwards
+        sig = np.take_along_axis(sig, (count % v)[:, None], axis=1)[:, 0]
+    else:
+        sig = sig.mean(axis=1)
+    mix = np.float32(0.5) * env * sig  # float32 (n,)
+
+    if hs["bass"]:
+        bass_pitch = (root + scale[prog % 7] - 28) % 12 + 28  # (C,) around E1..D#2
+        bass_hz = 440.0 * 2 ** ((bass_pitch[chord, None] - 69) / 12)  # (B, 1)
+        bass_table = _wavetable("saw", 2.5, 200.0, sr)
+        kick_steps = rs["drums"][0, steps % 16] > 0
+        bass_on = onset[kick_steps | (steps % 16 == 0)]
+        benv, _ = _envelope(np.union1d(bass_on, [0]), n, sr, 0.005, 0.25 * np.exp(0.5 * sustain))
+        gain = np.float32(np.clip(0.45 * np.exp(-0.4 * register), 0.1, 1.2))
+        mix += gain * benv * _oscillator(bass_table, bass_hz, starts, n, sr, rng.random(1))[:, 0]
+
+    # Drums: one-shot samples placed at pattern onsets with humanised velocities.
+    t = np.arange(int(0.3 * sr)) / sr
+    kick = np.sin(2 * np.pi * np.cumsum(rs["kick_hz"] + 110 * np.exp(-t / 0.025)) / sr)
+    kick *= np.exp(-t / 0.15)
+    ts = t[: int(0.2 * sr)]
+    snare = 0.7 * rng.standard_normal(len(ts)) * np.exp(-ts / 0.06)
+    snare += 0.5 * np.sin(2 * np.pi * 190 * ts) * np.exp(-ts / 0.04)
+    th = t[: int(0.06 * sr)]
+    hat = (
+        0.6
+        * np.diff(rng.standard_normal(len(th) + 1))
+        * np.exp(-th / (0.012 + 0.01 * max(grit, 0.0)))
+    )
+    ghost = rng.random(len(steps)) < 0.25 / (1 + np.exp(-2 * drums))
+    kit = np.zeros(n)
+    for row, sample in enumerate((kick, snare, hat)):
+        vel = rs["drums"][row, steps % 16]
+        if row == 2:  # busier hats for high "drums"
+            vel = np.where((vel == 0) & ghost, 0.35, vel)
+        hit = vel > 0
+        vel = vel[hit] * (1 + 0.12 * rng.standard_normal(hit.sum()))
+        kit += _place(n, onset[hit], vel, sample)
+    mix += np.float32(np.clip(0.5 * np.exp(0.6 * drums), 0.05, 2.0)) * kit.astype(np.float32)
+
+    # Brightness also sets a low-pass over the whole mix, where MFCCs and centroids see it.
+    from scipy.signal import butter, sosfilt
+
+    cutoff = float(np.clip(2500 * 2**bright, 300, 0.45 * sr))
+    mix = sosfilt(butter(2, cutoff, fs=sr, output="sos"), mix).astype(np.float32)
+    # Grit: noise floor and soft-clip drive.
+    noise = rng.standard_normal(n, dtype=np.float32)
+    mix += np.float32(np.clip(0.02 * np.exp(0.9 * grit), 0.002, 0.2)) * noise
+    drive = np.float32(1.0 + 2.0 * max(grit, 0.0))
+    mix = np.tanh(mix * (drive / max(np.abs(mix).max(), 1e-9)))
+    return mix * np.float32(0.89 / max(np.abs(mix).max(), 1e-9)), sr
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+
+_ONSETS = ("b d f g h j k l m n p r s t v z br ch dr fl gr kr pl sh st tr th").split()
+_VOWELS = ("a", "e", "i", "o", "u", "a", "e", "o", "ay", "ee", "oo", "ai")
+_CODAS = ("", "", "", "", "n", "r", "l", "s", "m", "x", "nd", "sh")
+_ADJ = (
+    "golden midnight electric quiet broken velvet neon silver wild lonely paper "
+    "crystal burning hollow sweet distant blue fading"
+).split()
+_NOUN = (
+    "heart river lights summer dream city fire ocean echo road shadow garden signal "
+    "machine rain horizon mirror flower"
+).split()
+_SUFFIX = (
+    "wave core pop step folk hop tronica beat gaze funk soul rock dub house jazz "
+    "grass trap punk disco drill"
+).split()
+# Calm to energetic, so scene names follow the scenes' tempo/drums coordinates.
+_SCENE_WORDS = (
+    "sleep,rainy day,study,deep focus,coffee shop,sunday morning,yoga,mellow,cozy,"
+    "late night,heartbreak,sad,dinner,chill,sunset,lazy days,winter,fall,throwback,"
+    "indie nights,night drive,road trip,commute,cleaning,feel good,happy,summer,"
+    "beach,bbq,wedding,dance,pool party,pregame,party,running,gym,workout,hype,rage"
+).split(",")
+_GENERIC = (
+    "my playlist,songs,new playlist,favorites,music,stuff,random,car,good songs,jams,mix,playlist"
+).split(",")
+
+
+def _word(rng: np.random.Generator, syllables: int) -> str:
+    parts = [_ONSETS[rng.integers(len(_ONSETS))] + _VOWELS[rng.integers(len(_VOWELS))]
+             for _ in range(syllables)]  # fmt: skip
+    return "".join(parts) + _CODAS[rng.integers(len(_CODAS))]
+
+
+def _pick(rng: np.random.Generator, words: Sequence[str]) -> str:
+    return words[rng.integers(len(words))]
+
+
+def _catalog_names(cfg: WorldConfig, cat: WorldTruth) -> dict[str, list[str]]:
+    """Pronounceable fake genre, scene, artist, album and track names (own random stream)."""
+    rng = np.random.default_rng([cfg.seed, _NAMES])
+    suffixes = rng.permutation(len(_SUFFIX))
+    genres: list[str] = []
+    while len(genres) < cfg.num_genres:
+        stem = _pick(rng, _ONSETS) + _pick(rng, _VOWELS)
+        name = stem + _SUFFIX[suffixes[len(genres) % len(_SUFFIX)]]
+        if name not in genres:
+            genres.append(name)
+    a = len(cat.rhythm_genre)
+    # Scenes sorted by energy get words in calm-to-energetic order.
+    energy = cat.scene_centre[:, 0] + (cat.scene_centre[:, 5] if cfg.audible_dims > 5 else 0)
+    k = min(cfg.num_scenes, len(_SCENE_WORDS))
+    chosen = np.sort(rng.choice(len(_SCENE_WORDS), k, replace=False))
+    scenes = [""] * cfg.num_scenes
+    for r, sc in enumerate(np.argsort(energy, kind="stable")):
+        # Calm to energetic; words repeat when scenes outnumber them.
+        scenes[sc] = _SCENE_WORDS[chosen[r * k // cfg.num_scenes]]
+    artists = []
+    for _ in range(a):
+        first = _word(rng, int(rng.integers(1, 3))).capitalize()
+        style = rng.random()
+        if style < 0.45:
+            artists.append(first)
+        elif style < 0.75:
+            artists.append(f"{first} {_word(rng, int(rng.integers(1, 3))).capitalize()}")
+        elif style < 0.9:
+            artists.append(f"The {first}s")
+        else:
+            artists.append(f"{_pick(rng, ('DJ', 'MC', 'Lil', 'Young'))} {first}")
+    tracks, albums = [], []
+    for _ in range(cfg.num_tracks):
+        style = rng.random()
+        if style < 0.35:
+            tracks.append(f"{_pick(rng, _ADJ)} {_pick(rng, _NOUN)}".title())
+        elif style < 0.7:
+            tracks.append(_word(rng, int(rng.integers(2, 4))).capitalize())
+        else:
+            tracks.append(f"{_word(rng, 2).capitalize()} {_pick(rng, _NOUN).title()}")
+        albums.append(_pick(rng, _NOUN).title() if rng.random() < 0.5 else _word(rng, 2).title())
+    return {"genre": genres, "scene": scenes, "artist": artists, "track": tracks, "album": albums}
+
+
+def _playlist_name(rng: np.random.Generator, scene: str, genre: str) -> str:
+    r = rng.random()
+    if r < 0.35:
+        return scene
+    if r < 0.5:
+        return f"{scene} {_pick(rng, ('vibes', 'mix', 'playlist', 'songs', 'jams'))}"
+    if r < 0.6:
+        return f"{scene} {rng.integers(1, 10)}"
+    if r < 0.75:
+        return genre if rng.random() < 0.5 else f"{genre} {_pick(rng, ('mix', 'faves', scene))}"
+    return _pick(rng, _GENERIC) + (f" {rng.integers(1, 20)}" if rng.random() < 0.3 else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Playlists
+
+
+def _sample_playlists(cfg: WorldConfig, cat: WorldTruth, progress: bool):
+    """Gumbel top-k sampling without replacement, ∝ popularity**a * mixture-of-scenes kernel.
+
+    Returns:
+        (tracks, scene): list of int64 (L_p,) track indices in playlist order; int64 (P, 2) the
+        playlist's scenes (both equal for single-scene playlists).
+    """
+    from tqdm.auto import tqdm
+
+    rng = np.random.default_rng([cfg.seed, _PLAYLISTS])
+    p, s, d = cfg.num_playlists, cfg.num_scenes, cfg.latent_dim
+    n_warm = int(np.isfinite(cat.log_popularity).sum())
+    if n_warm < cfg.min_length:
+        raise ValueError(f"WorldConfig: only {n_warm} warm tracks, fewer than min_length")
+    length = np.rint(cfg.length_median * np.exp(cfg.length_sigma * rng.standard_normal(p)))
+    length = np.clip(length, cfg.min_length, min(cfg.max_length, n_warm)).astype(np.int64)
+    scene = rng.choice(s, size=(p, 1), p=cat.scene_weight).repeat(2, axis=1)
+    mixed = (rng.random(p) < cfg.mix_prob) & (s > 1)
+    scene[mixed, 1] = (scene[mixed, 0] + rng.integers(1, max(s, 2), size=mixed.sum())) % s
+    taste = cat.scene_centre[scene] + cfg.taste_scale * rng.standard_normal((p, 2, d))  # (P, 2, D)
+    # Cosine, not distance: |z|² in a distance kernel would make near-origin tracks hubs that
+    # every playlist picks; popularity is meant to come from `log_popularity` alone.
+    unit = (cat.z / np.linalg.norm(cat.z, axis=1, keepdims=True)).astype(np.float32)  # (N, D)
+    taste = cfg.taste_concentration * taste / np.linalg.norm(taste, axis=2, keepdims=True)
+    taste = taste.astype(np.float32)  # (P, 2, D)
+    # float32 from here: (chunk, N) score matrices dominate the time.
+    bias = (cfg.popularity_power * cat.log_popularity).astype(np.float32)  # (N,), -inf if cold
+    out: list[np.ndarray] = []
+    chunk = 1000  # fixed, so the random stream does not depend on memory or speed
+    for a in tqdm(range(0, p, chunk), desc="playlists", disable=not progress):
+        t, mix = taste[a : a + chunk], mixed[a : a + chunk]  # (B, 2, D), (B,)
+        logit = t[:, 0] @ unit.T  # (B, N)
+        if mix.any():
+            logit[mix] = np.logaddexp(logit[mix], t[mix, 1] @ unit.T)
+        logit += bias  # (B, N), -inf for cold tracks
+        # Gumbel top-k == sampling without replacement; -log(Exp(1)) is a Gumbel draw.
+        e = rng.standard_exponential(logit.shape, dtype=np.float32)
+        logit -= np.log(np.maximum(e, np.float32(1e-30), out=e), out=e)
+        k = length[a : a + chunk]
+        top = np.argpartition(-logit, k.max() - 1, axis=1)[:, : k.max()]
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(logit, top, 1), 1), 1)
+        out.extend(top[j, : k[j]].astype(np.int64) for j in range(len(k)))
+    return out, scene
+
+
+# ---------------------------------------------------------------------------------------------
+# World folder
+
+
+def _wav_bytes(y: np.ndarray, sr: int) -> bytes:
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, y, sr, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def generate_world(
+    out: str | Path,
+    cfg: WorldConfig = WorldConfig(),
+    *,
+    audio_files: str = "examples",
+    num_example_files: int = 8,
+    progress: bool = True,
+) -> Path:
+    """Write a synthetic dataset folder (tracks.csv, MPD playlist slices, world.json, audio/).
+
+    The output is byte-identical for the same config. tracks.csv lists every track with
+    ``audio = "audio/<id>.wav"``; files that are not written are re-rendered on demand from
+    world.json by :func:`render_track`.
+
+    Args:
+        out: folder to create or replace.
+        cfg: the world.
+        audio_files: "examples" (``num_example_files`` tracks, spread over genres), "all" or
+            "none".
+        num_example_files: how many example clips for ``audio_files="examples"``.
+        progress: show progress bars.
+
+    Returns:
+        The folder path.
+    """
+    from tqdm.auto import tqdm
+
+    from musig.data import write_dataset
+
+    if audio_files not in ("examples", "all", "none"):
+        raise ValueError(f"audio_files must be 'examples', 'all' or 'none', got {audio_files!r}")
+    if num_example_files < 0:
+        raise ValueError(f"num_example_files must be >= 0, got {num_example_files}")
+    cat = _catalog(cfg)
+    names = _catalog_names(cfg, cat)
+    ids = [f"{i:05d}" for i in range(cfg.num_tracks)]
+    uris = [_URI_PREFIX + t for t in ids]
+    genre_names = np.array(names["genre"], dtype=object)
+    # Albums: every 6 tracks of an artist (in index order) make one release.
+    release = pd.Series(cat.artist).groupby(cat.artist).cumcount().to_numpy() // 6
+    tracks = pd.DataFrame({
+        "track_uri": uris,
+        "track_name": names["track"],
+        "artist_name": np.array(names["artist"], dtype=object)[cat.artist],
+        "duration_ms": cat.duration_ms,
+        "genre": np.where(cat.genre_known, genre_names[cat.genre], ""),
+        "audio": [f"audio/{t}.wav" for t in ids],
+        "artist_uri": [f"synth:artist:{a:05d}" for a in cat.artist],
+        "album_uri": [f"synth:album:{a:05d}-{r}" for a, r in zip(cat.artist, release, strict=True)],
+        "album_name": names["album"],
+    })  # fmt: skip
+    tracks["album_name"] = tracks.groupby("album_uri")["album_name"].transform("first")
+
+    members, scene = _sample_playlists(cfg, cat, progress)
+    rng = np.random.default_rng([cfg.seed, _NAMES, 1])
+    playlists = []
+    for pid, (idx, sc) in enumerate(zip(members, scene, strict=True)):
+        s = sc[0] if rng.random() < 0.5 else sc[1]
+        name = _playlist_name(rng, names["scene"][s], names["genre"][cat.scene_genre[s]])
+        playlists.append({
+            "pid": pid, "name": name, "tracks": [uris[j] for j in idx],
+            "num_followers": int(min(rng.zipf(2.0), 10_000)),
+        })  # fmt: skip
+
+    world = {
+        "generator": "musig.synth",
+        "version": SYNTH_VERSION,
+        "config": asdict(cfg),
+        "audible_dims": list(AUDIBLE_DIMS[: cfg.audible_dims]),
+        "genres": names["genre"],
+        "scenes": names["scene"],
+    }
+    extra = {"world.json": (json.dumps(world, indent=2, sort_keys=True) + "\n").encode("utf-8")}
+    if audio_files == "all":
+        which = np.arange(cfg.num_tracks)
+    elif audio_files == "examples":
+        # Round-robin over genres: the first track of each genre, then the second, ...
+        rank = pd.Series(cat.genre).groupby(cat.genre).cumcount().to_numpy()
+        which = np.lexsort((cat.genre, rank))[:num_example_files]
+    else:
+        which = np.arange(0)
+    for i in tqdm(which, desc="audio", disable=not progress):
+        extra[f"audio/{ids[i]}.wav"] = _wav_bytes(*render_track(cfg, uris[i]))
+    write_dataset(out, tracks, playlists, extra_files=extra)
+    return Path(out)
+
+
+def world_summary(world: dict | str | Path | WorldConfig) -> dict:
+    """Counts of a world's hidden truth: tracks, artists, cold tracks, blank genres, genre sizes."""
+    cfg = _world_config(world)
+    cat = _catalog(cfg)
+    return {
+        "num_tracks": cfg.num_tracks,
+        "num_playlists": cfg.num_playlists,
+        "num_genres": cfg.num_genres,
+        "num_artists": len(cat.rhythm_genre),
+        "num_scenes": cfg.num_scenes,
+        "num_cold": int(np.isinf(cat.log_popularity).sum()),
+        "num_blank_genre": int((~cat.genre_known).sum()),
+        "genre_sizes": np.bincount(cat.genre, minlength=cfg.num_genres).tolist(),
+        "audible_dims": list(AUDIBLE_DIMS[: cfg.audible_dims]),
+        "latent_dim": cfg.latent_dim,
+    }
