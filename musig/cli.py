@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 
@@ -54,6 +53,14 @@ def cmd_features(a) -> None:
 def cmd_train(a) -> None:
     from musig.pipeline import train_run
 
+    callbacks = [] if a.quiet else [_print_eval]
+    if a.progress_file is not None:
+        callbacks.append(_progress_writer(a.progress_file))
+
+    def callback(record: dict) -> None:
+        for fn in callbacks:
+            fn(record)
+
     path = train_run(
         a.data,
         a.method,
@@ -62,7 +69,7 @@ def cmd_train(a) -> None:
         seed=a.seed,
         compute_map=not a.no_map,
         progress=not a.quiet,
-        callback=_print_eval if not a.quiet else None,
+        callback=callback if callbacks else None,
     )
     meta = json.loads((path / "run.json").read_text())
     print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
@@ -143,7 +150,12 @@ def cmd_split(a) -> None:
     from musig.data import load_dataset
     from musig.split import SplitConfig, make_split
 
-    cfg = SplitConfig(seed=a.seed, **({"num_test_playlists": a.test} if a.test else {}))
+    given = {
+        "num_test_playlists": a.test,
+        "num_val_playlists": a.val,
+        "cold_fraction": a.cold_fraction,
+    }
+    cfg = SplitConfig(seed=a.seed, **{k: v for k, v in given.items() if v is not None})
     make_split(load_dataset(a.data), a.out, cfg)
     print(f"wrote split {a.out}")
 
@@ -234,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, type=Path)
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--test", type=int, help="number of test playlists")
+    s.add_argument("--test", type=int, help="number of test playlists (default 1000)")
+    s.add_argument("--val", type=int, help="also write SPLIT/validation with this many playlists")
+    s.add_argument("--cold-fraction", type=float, help="share of tracks made cold (default 0.02)")
     s.set_defaults(fn=cmd_split)
 
     v = sub.add_parser("evaluate", help="train/reuse and score methods on a split")
@@ -251,10 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            args.fn(args)
-    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
+        # Python's default filters on purpose: musig's own warnings (ignored seeds, unreadable
+        # audio) show, library deprecation notices (torch.jit) do not bury the one-line reason.
+        args.fn(args)
+    except (ValueError, OSError) as e:  # OSError: missing files, folders given as files, ...
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"musig {args.command}: error: {reason}", file=sys.stderr)
         return 2

@@ -61,7 +61,9 @@ class Retriever:
         """Query vectors of playlists.
 
         Returns:
-            q float32 (P, D) mean of normalised seed embeddings;
+            q float32 (P, D) mean of normalised seed embeddings, scaled to unit length so that
+            ``q @ unit.T`` is the cosine (as the ANN index computes it); zero where no seed is
+            embeddable or the seeds cancel out;
             ok bool (P,) the playlist has an embeddable seed.
         """
         p = len(seed_lists)
@@ -70,12 +72,23 @@ class Retriever:
         q = np.zeros((p, self.unit.shape[1]), np.float32)
         ok = np.zeros(p, bool)
         for i, seeds in enumerate(seed_lists):
-            seeds = np.asarray(seeds, np.int64)
-            seeds = seeds[self.mask[seeds]] if len(seeds) else seeds
+            seeds = self._check_ids(seeds)
+            seeds = seeds[self.mask[seeds]]
             if len(seeds):
                 q[i] = self.unit[seeds].mean(0)
                 ok[i] = True
+        q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
         return q, ok
+
+    def _check_ids(self, seeds) -> np.ndarray:
+        """Seeds as int64; negative ids would silently index from the end, so refuse them."""
+        seeds = np.asarray(seeds, np.int64).reshape(-1)
+        if len(seeds) and (seeds.min() < 0 or seeds.max() >= self.num_tracks):
+            bad = seeds[(seeds < 0) | (seeds >= self.num_tracks)][0]
+            raise ValueError(
+                f"seed track id {bad} is outside the track index 0..{self.num_tracks - 1}"
+            )
+        return seeds
 
     def recommend_batch(
         self, seed_lists: Sequence[np.ndarray], k: int = 500, *, batch_size: int = 256
@@ -86,10 +99,14 @@ class Retriever:
             seed_lists: per playlist, int64 track ids of its seeds (may be empty).
             k: recommendations per playlist (capped at the number of non-seed tracks).
         Returns:
-            ids int64 (P, k) best first, scores float32 (P, k). Fallback picks score below -2.
+            ids int64 (P, k) best first, scores float32 (P, k). Fallback picks score -2 or less.
         """
+        seed_lists = [self._check_ids(s) for s in seed_lists]
         q, ok = self.query(seed_lists)
-        k = min(k, self.num_tracks - max((len(s) for s in seed_lists), default=0))
+        # Fixed-width output: k is capped so that the playlist with most (distinct) seeds
+        # still has k candidates; no row can then contain an excluded seed.
+        most_seeds = max((len(np.unique(s)) for s in seed_lists), default=0)
+        k = min(k, self.num_tracks - most_seeds)
         all_ids, all_scores = [], []
         for start in range(0, len(seed_lists), batch_size):
             stop = min(start + batch_size, len(seed_lists))
@@ -102,7 +119,7 @@ class Retriever:
                     sim = q[start:stop][rows] @ self.unit.T  # (r, N)
                     scores[rows] = np.where(self.mask[None, :], sim, scores[rows])
             for j, seeds in enumerate(seed_lists[start:stop]):
-                scores[j, np.asarray(seeds, np.int64)] = -np.inf  # seeds are never recommended
+                scores[j, seeds] = -np.inf  # seeds are never recommended
             ids, top = _top_k(scores, k)
             all_ids.append(ids)
             all_scores.append(top)
@@ -123,7 +140,9 @@ class Retriever:
         """Fill cosine scores of the approximate top candidates; the rest keep the fallback."""
         for r in rows:
             want = min(k + len(seed_lists[r]), len(self.index))
-            ids, dist = self.index.query(q[r], k=want)
+            # voyager's default search depth (ef=10, raised only to k) finds ~90 % of the true
+            # top-50 on 32-d data; a deeper search costs little and gets ~99 %.
+            ids, dist = self.index.query(q[r], k=want, query_ef=max(4 * want, 200))
             scores[r, np.asarray(ids, np.int64)] = 1.0 - np.asarray(dist, np.float32)
 
 

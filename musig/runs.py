@@ -93,8 +93,16 @@ class RunRecord:
 
 
 def save_run(path: str | Path, rec: RunRecord) -> Path:
-    """Write a run folder atomically (a crash leaves the old run or none, never half of one)."""
+    """Write a run folder atomically (a crash leaves the old run or none, never half of one).
+
+    An existing run at ``path`` is replaced; any other existing file or non-empty folder is
+    refused, so a mistyped ``--out`` (the dataset folder, say) is never deleted.
+    """
     path = Path(path)
+    if path.is_file() or (
+        path.is_dir() and not (path / "run.json").is_file() and any(path.iterdir())
+    ):
+        raise ValueError(f"{path}: exists and is not a musig run; refusing to replace it")
     meta = {
         "format": RUN_FORMAT,
         "format_version": RUN_FORMAT_VERSION,

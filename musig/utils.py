@@ -16,6 +16,12 @@ import numpy as np
 RandomState = int | np.random.Generator | None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def as_rng(random_state: RandomState) -> np.random.Generator:
     """Turn a seed, a generator or None into a ``np.random.Generator``.
 
@@ -34,6 +40,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,62 @@
+"""Shared fixtures: a tiny synthetic world (generated once per session) and hand-made runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory) -> Path:
+    """A synthetic dataset folder (120 tracks, 300 playlists, 8 example wav files).
+
+    Read-only for tests: copy it before changing anything. Its feature cache is filled by the
+    first test that extracts features.
+    """
+    # Imported here so a broken generator fails only the tests that need a world.
+    from musig.synth import WorldConfig, generate_world
+
+    cfg = WorldConfig(num_tracks=120, num_playlists=300, num_genres=4, seed=7, clip_seconds=3.0)
+    return generate_world(tmp_path_factory.mktemp("tiny") / "world", cfg, progress=False)
+
+
+@pytest.fixture
+def make_run(tmp_path):
+    """Factory: save a run from hand-made arrays and load it with :func:`musig.api.load_run`.
+
+    Args (of the factory): embeddings float32 (N, D) or None, popularity (N,), mask bool (N,)
+    (default all True), method name, track names (default ``song <i>``).
+    """
+    from musig.api import load_run
+    from musig.runs import RunRecord, save_run
+
+    def make(embeddings, popularity, mask=None, *, method="content", names=None):
+        n = len(popularity)
+        tracks = pd.DataFrame(
+            {
+                "track_uri": [f"spotify:track:{i:03d}" for i in range(n)],
+                "track_name": names or [f"song {i}" for i in range(n)],
+                "artist_name": [f"artist {i % 3}" for i in range(n)],
+                "genre": [["rock", "jazz", ""][i % 3] for i in range(n)],
+            }
+        )
+        arrays = {
+            "mask": np.ones(n, bool) if mask is None else np.asarray(mask, bool),
+            "popularity": np.asarray(popularity, np.float32),
+        }
+        if embeddings is not None:
+            arrays["embeddings"] = np.asarray(embeddings, np.float32)
+        rec = RunRecord(
+            method=method,
+            config={},
+            tracks=tracks,
+            dataset_fingerprint="0" * 16,
+            split=None,
+            arrays=arrays,
+        )
+        return load_run(save_run(tmp_path / f"run-{method}", rec))
+
+    return make
