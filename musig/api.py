@@ -74,7 +74,12 @@ class Run:
 
     @property
     def can_embed_audio(self) -> bool:
-        return "features" in self.arrays and self.meta["features"].get("source") == "audio"
+        """Audio-extractor features were saved and the method reads them (not a no-audio MUSIG)."""
+        return (
+            "features" in self.arrays
+            and self.meta["features"].get("source") == "audio"
+            and self.config.get("use_audio", True)
+        )
 
     def check_dataset(self, dataset) -> None:
         """Raise ValueError if this run was trained on another dataset or split."""
@@ -157,51 +162,56 @@ class Run:
             {k.removeprefix("graph."): v for k, v in self.arrays.items() if k.startswith("graph.")}
         )
 
-    def embed_features(self, raw: np.ndarray) -> list[AudioEmbedding]:
-        """Embed tracks given their unscaled feature vectors float32 (M, F)."""
+    def embed_features(self, raw: np.ndarray, k: int = 10) -> list[AudioEmbedding]:
+        """Embed tracks given their unscaled feature vectors float32 (M, F).
+
+        Each track is attached to the graph on its own, so one upload's embedding does not
+        depend on which others are embedded with it.
+        """
         self._require_audio()
         x_new = self._scaler.transform(np.atleast_2d(raw).astype(np.float32))
-        acoustic_idx, acoustic_sim = content_neighbors(
-            self._inputs.x, self._inputs.has_x, x_new, 10
-        )
-        if self.method == "content":
-            z = x_new
-        else:
-            model, cfg = self._encoder
-            graph, inputs, new_ids = attach_new_nodes(
-                self._graph, self._inputs, x_new, cfg.graph.content_k
-            )
-            rel = {r: g for r, g in graph.relations.items() if r in cfg.relations}
-            fanouts = {r: list(cfg.fanouts) for r in rel}
-            with torch_threads(cfg.num_threads):
-                z = embed_nodes(model, rel, inputs, new_ids, fanouts, random_state=cfg.seed)
-        unit = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-        out = []
-        for i in range(len(z)):
-            scores = self.retriever.unit @ unit[i]
-            scores[~self.mask] = -np.inf
-            top = np.argsort(-scores, kind="stable")[:10]
-            xy = (
-                place_by_neighbors(self.map2d, top, scores[top])
-                if self.map2d is not None
-                else np.full(2, np.nan, np.float32)
-            )
-            out.append(
-                AudioEmbedding(
-                    embedding=z[i].astype(np.float32),
-                    neighbor_uris=[self.track_uris[j] for j in top],
-                    scores=scores[top].astype(np.float32),
-                    map_xy=xy,
-                    acoustic_similarity=float(acoustic_sim[i, 0]),
-                    far_from_catalog=bool(acoustic_sim[i, 0] < self._catalog_nn_floor),
-                )
-            )
-        return out
+        _, acoustic_sim = content_neighbors(self._inputs.x, self._inputs.has_x, x_new, 1)
+        return [
+            self._place(self._embed_one(x[None, :]), float(sim[0]), k)
+            for x, sim in zip(x_new, acoustic_sim, strict=True)
+        ]
 
-    def embed_audio(self, path: str | Path) -> AudioEmbedding:
+    def _embed_one(self, x_new: np.ndarray) -> np.ndarray:
+        """float32 (D,) embedding of one new track from its scaled features (1, F)."""
+        if self.method == "content":
+            return x_new[0]
+        model, cfg = self._encoder
+        graph, inputs, new_ids = attach_new_nodes(
+            self._graph, self._inputs, x_new, cfg.graph.content_k
+        )
+        rel = {r: g for r, g in graph.relations.items() if r in cfg.relations}
+        fanouts = {r: list(cfg.fanouts) for r in rel}
+        with torch_threads(cfg.num_threads):
+            return embed_nodes(model, rel, inputs, new_ids, fanouts, random_state=cfg.seed)[0]
+
+    def _place(self, z: np.ndarray, acoustic_similarity: float, k: int) -> AudioEmbedding:
+        """Nearest catalog tracks and map position of an embedding."""
+        scores = self.retriever.unit @ (z / max(float(np.linalg.norm(z)), 1e-12))
+        scores[~self.mask] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:k]
+        xy = (
+            place_by_neighbors(self.map2d, top, scores[top])
+            if self.map2d is not None
+            else np.full(2, np.nan, np.float32)
+        )
+        return AudioEmbedding(
+            embedding=z.astype(np.float32),
+            neighbor_uris=[self.track_uris[j] for j in top],
+            scores=scores[top].astype(np.float32),
+            map_xy=xy,
+            acoustic_similarity=acoustic_similarity,
+            far_from_catalog=acoustic_similarity < self._catalog_nn_floor,
+        )
+
+    def embed_audio(self, path: str | Path, k: int = 10) -> AudioEmbedding:
         """Embed an audio file not in the catalog, without retraining (inductive)."""
         self._require_audio()
-        return self.embed_features(extract_file(path)[None, :])[0]
+        return self.embed_features(extract_file(path)[None, :], k)[0]
 
 
 def load_run(path: str | Path, dataset=None) -> Run:

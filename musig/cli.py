@@ -98,7 +98,7 @@ def cmd_embed(a) -> None:
 
     run = load_run(a.run)
     for file in a.files:
-        emb = run.embed_audio(file)
+        emb = run.embed_audio(file, a.k)
         print(f"{file}: nearest tracks in {run.name} ({run.method})")
         if emb.far_from_catalog:
             print(
@@ -106,9 +106,7 @@ def cmd_embed(a) -> None:
                 f"{emb.acoustic_similarity:.2f}); neighbours are only the least distant"
             )
         meta = run.tracks.set_index("track_uri")
-        for rank, (uri, score) in enumerate(
-            zip(emb.neighbor_uris[: a.k], emb.scores, strict=False)
-        ):
+        for rank, (uri, score) in enumerate(zip(emb.neighbor_uris, emb.scores, strict=True)):
             row = meta.loc[uri]
             print(
                 f"  {rank + 1:2d}. {score:.3f}  {row.track_name} — {row.artist_name} "

@@ -85,8 +85,15 @@ def cached_run(
     """Train ``name`` on the split, or reuse the run cached under the hash of all its inputs."""
     base, overrides = method_spec(name)
     cfg = resolve_config(base, overrides, seed)
+    # Everything a run depends on: a change of config, seed, split or features retrains it.
     key = fingerprint(
-        base, json.dumps(overrides, sort_keys=True), repr(cfg), seed, split.fingerprint
+        base,
+        json.dumps(overrides, sort_keys=True),
+        repr(cfg),
+        seed,
+        split.fingerprint,
+        features.source,
+        features.scaled,
     )
     path = runs_dir / f"{name}-s{seed}-{key}"
     if (path / "run.json").is_file():

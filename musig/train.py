@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from musig.graph import GraphConfig
+from musig.graph import GraphConfig, cooccurrence_matrix
 from musig.inductive import NodeInputs, embed_nodes, encode_subgraph, torch_threads
 from musig.methods import FitContext, MethodResult
 from musig.model import GenreHead, MusigEncoder
-from musig.sampling import CSR, sample_subgraph
+from musig.sampling import CSR, has_edge, sample_subgraph
 
 TASKS = ("cooc", "content", "genre")
 
@@ -43,6 +43,9 @@ class MusigConfig:
     weight_decay: float = 1e-5
     dropout: float = 0.1
     temperature: float = 0.1  # in-batch softmax temperature of the link tasks
+    # Co-occurrence task: the mean of this many tracks of a playlist must pick out another track
+    # of it among the batch's — the query evaluation makes. 1 gives plain pair link prediction.
+    cooc_context: int = 4
     # Subtract log sampling probability from in-batch logits (Yi et al. 2019): without it,
     # popular tracks, which appear as negatives most often, are pushed away from everything.
     logq_correction: bool = True
@@ -64,6 +67,26 @@ class MusigConfig:
             or sum(p for _, p in self.tasks) <= 0
         ):
             raise ValueError("task probabilities must be non-negative with a positive sum")
+        positive = (
+            "steps",
+            "eval_every",
+            "batch_size",
+            "hidden_channels",
+            "out_channels",
+            "cooc_context",
+            "num_threads",
+        )
+        bad = [f"{k}={getattr(self, k)}" for k in positive if getattr(self, k) < 1]
+        if bad or self.temperature <= 0:
+            raise ValueError(
+                f"MusigConfig: need >= 1 for {', '.join(bad) or '-'}, "
+                f"temperature > 0 (got {self.temperature})"
+            )
+        if self.aggr not in ("mean", "max", "sum"):
+            raise ValueError(f"MusigConfig: aggr must be mean, max or sum, got {self.aggr!r}")
+        unknown = sorted(set(self.relations) - {"cooc", "content"})
+        if unknown:
+            raise ValueError(f"MusigConfig: unknown relation(s) {unknown}; use cooc, content")
         if self.num_layers < 1 or len(self.fanouts) != self.num_layers:
             raise ValueError(
                 f"need one fan-out per layer: num_layers={self.num_layers}, fanouts={self.fanouts}"
@@ -79,6 +102,64 @@ def _holdout_edges(g: CSR, fraction: float, rng: np.random.Generator) -> tuple[C
     keep_u, keep_v, keep_w = u[~held], v[~held], w[~held]
     kept = CSR.from_edges(keep_u, keep_v, keep_w, g.num_nodes, symmetric=True)
     return kept, np.stack([u[held], v[held]])
+
+
+def _holdout_playlists(
+    dataset, graph_cfg: GraphConfig, fraction: float, rng: np.random.Generator
+) -> tuple[tuple[np.ndarray, np.ndarray], CSR, np.ndarray]:
+    """Hold out a share of playlists for the co-occurrence diagnostic.
+
+    Returns:
+        the training playlists as CSR (indptr int64 (P'+1,), tracks int64 (nnz,)), the
+        co-occurrence graph of those playlists, and held-out pairs int64 (2, H): links that only
+        the held-out playlists make.
+    """
+    indptr, tracks = dataset.playlist_indptr, dataset.playlist_tracks
+    lengths = np.diff(indptr)
+    held = rng.random(len(lengths)) < fraction
+    held_entries = np.repeat(held, lengths)
+    train = (np.concatenate([[0], np.cumsum(lengths[~held])]), tracks[~held_entries])
+    n = dataset.num_tracks
+    kw = {"window": graph_cfg.window, "min_weight": graph_cfg.min_cooccurrence}
+    cooc_train = cooccurrence_matrix(*train, n, **kw)
+    held_graph = cooccurrence_matrix(
+        np.concatenate([[0], np.cumsum(lengths[held])]), tracks[held_entries], n, **kw
+    )
+    u = np.repeat(np.arange(n), held_graph.degree())
+    v = held_graph.indices
+    new = (u < v) & ~has_edge(cooc_train, u, v)
+    pairs = np.stack([u[new], v[new]])
+    return train, cooc_train, pairs[:, rng.permutation(pairs.shape[1])]
+
+
+def _sample_contexts(
+    indptr: np.ndarray, tracks: np.ndarray, batch: int, context: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sampled playlist, one target track and ``context`` other entries of it.
+
+    Returns:
+        target int64 (B,), context int64 (B, C); positions drawn with replacement, never the
+        target's own position.
+    """
+    lengths = np.diff(indptr)
+    eligible = np.flatnonzero(lengths >= 2)
+    p = eligible[rng.integers(0, len(eligible), batch)]
+    length = lengths[p][:, None]
+    t_pos = (rng.random((batch, 1)) * length).astype(np.int64)
+    c_pos = (rng.random((batch, context)) * (length - 1)).astype(np.int64)
+    c_pos += c_pos >= t_pos  # skip the target's position
+    start = indptr[p][:, None]
+    return tracks[start + t_pos][:, 0], tracks[start + c_pos]
+
+
+def _log_target_prob(playlists: tuple[np.ndarray, np.ndarray], n: int) -> torch.Tensor:
+    """log P(track is the target) under :func:`_sample_contexts`: uniform playlist, then entry."""
+    indptr, tracks = playlists
+    lengths = np.diff(indptr)
+    eligible = lengths >= 2
+    w = np.repeat(np.where(eligible, 1.0 / np.maximum(lengths, 1), 0.0), lengths)
+    q = np.bincount(tracks, weights=w, minlength=n)
+    return torch.from_numpy(np.log(np.maximum(q / max(q.sum(), 1e-12), 1e-12)).astype(np.float32))
 
 
 def _sample_pairs(g: CSR, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -140,25 +221,34 @@ def fit(
     probs = np.array([p for t, p in cfg.tasks if p > 0], dtype=np.float64)
     probs /= probs.sum()
 
-    # Held-out diagnostics: edges and labels the encoder never trains on or aggregates over.
-    train_rel, pair_graphs, held_pairs = dict(relations), {}, {}
-    for task in ("cooc", "content"):
-        g = graph.relations.get(task)
-        if g is None or not g.indices.size:
-            continue
-        reduced, pairs = _holdout_edges(g, cfg.holdout_fraction, rng)
-        held_pairs[task], pair_graphs[task] = pairs[:, : cfg.eval_size], reduced
-        if task in train_rel:
-            train_rel[task] = reduced
-    log_q = {t: _log_sampling_prob(g) for t, g in pair_graphs.items()}
+    # Held-out diagnostics: playlists, edges and labels the encoder never trains on or aggregates
+    # over. Co-occurrence holds out whole playlists; its held-out pairs are the links they add.
+    train_rel, held_pairs, log_q = dict(relations), {}, {}
+    playlists, cooc_train, held_pairs["cooc"] = _holdout_playlists(
+        ctx.dataset, graph.config, cfg.holdout_fraction, rng
+    )
+    if "cooc" in train_rel:
+        train_rel["cooc"] = cooc_train
+    log_q["cooc"] = _log_target_prob(playlists, n)
+    content_pairs = None
+    if "content" in graph.relations and graph.relations["content"].indices.size:
+        content_pairs, held_pairs["content"] = _holdout_edges(
+            graph.relations["content"], cfg.holdout_fraction, rng
+        )
+        if "content" in train_rel:
+            train_rel["content"] = content_pairs
+        log_q["content"] = _log_sampling_prob(content_pairs)
+    held_pairs = {t: p[:, : cfg.eval_size] for t, p in held_pairs.items()}
     labelled = np.flatnonzero(graph.genre >= 0)
     held_genre = rng.random(len(labelled)) < max(cfg.holdout_fraction, 0.1)
     genre_train, genre_held = labelled[~held_genre], labelled[held_genre][: cfg.eval_size]
     for t in tasks:
         if t == "genre" and not len(genre_train):
             raise ValueError("task 'genre' needs genre labels, and this dataset has none")
-        if t in ("cooc", "content") and t not in pair_graphs:
-            raise ValueError(f"task {t!r} needs {t} edges; the graph has none (source off?)")
+        if t == "content" and content_pairs is None:
+            raise ValueError("task 'content' needs content edges; the graph has none (source off?)")
+        if t == "cooc" and not len(playlists[1]):
+            raise ValueError("task 'cooc' needs playlists with at least two tracks")
 
     with torch.random.fork_rng(), torch_threads(cfg.num_threads):
         torch.manual_seed(cfg.seed)
@@ -166,8 +256,11 @@ def fit(
         head = GenreHead(cfg.out_channels, max(len(graph.genre_names), 1))
         params = list(model.parameters()) + list(head.parameters())
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1
+        # Linear warm-up over the first tenth, then cosine decay to zero.
+        warmup = max(1, cfg.steps // 10)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt,
+            lambda i: min((i + 1) / warmup, 0.5 * (1 + np.cos(np.pi * min(i / cfg.steps, 1.0)))),
         )
         log: list[dict] = []
 
@@ -214,8 +307,13 @@ def fit(
                 seeds = rng.choice(
                     genre_train, size=min(cfg.batch_size, len(genre_train)), replace=False
                 )
+            elif task == "cooc":
+                target, context = _sample_contexts(
+                    *playlists, cfg.batch_size, cfg.cooc_context, rng
+                )
+                seeds = np.concatenate([target, context.ravel()])
             else:
-                u, v = _sample_pairs(pair_graphs[task], cfg.batch_size, rng)
+                u, v = _sample_pairs(content_pairs, cfg.batch_size, rng)
                 seeds = np.concatenate([u, v])
             sub = sample_subgraph(train_rel, seeds, fanouts, random_state=rng)
             # Train some tracks as if they were new (PinSage-style): without co-occurrence edges
@@ -228,15 +326,22 @@ def fit(
             z = encode_subgraph(model, inputs, sub, drop_id=cold)
             if task == "genre":
                 loss = F.cross_entropy(head(z), torch.from_numpy(graph.genre[seeds]))
+            elif task == "cooc":
+                b = len(target)
+                query = F.normalize(z[b:].reshape(b, cfg.cooc_context, -1).mean(1), dim=-1)
+                logits = query @ z[:b].T / cfg.temperature  # (B, B): in-batch negatives
+                if cfg.logq_correction:
+                    logits = logits - log_q["cooc"][target][None, :]
+                loss = F.cross_entropy(logits, torch.arange(b))
             else:
                 zu, zv = z[: len(u)], z[len(u) :]
-                logits = zu @ zv.T / cfg.temperature  # (B, B): in-batch negatives
+                logits = zu @ zv.T / cfg.temperature
                 logits_t = logits.T
                 if cfg.logq_correction:
-                    logits = logits - log_q[task][v][None, :]
-                    logits_t = logits_t - log_q[task][u][None, :]
-                target = torch.arange(len(u))
-                loss = 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits_t, target))
+                    logits = logits - log_q["content"][v][None, :]
+                    logits_t = logits_t - log_q["content"][u][None, :]
+                target_ = torch.arange(len(u))
+                loss = 0.5 * (F.cross_entropy(logits, target_) + F.cross_entropy(logits_t, target_))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -60,3 +60,20 @@ def make_run(tmp_path):
         return load_run(save_run(tmp_path / f"run-{method}", rec))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sparse_world(tmp_path_factory):
+    """A world sparse enough for held-out co-occurrence to mean something, with its features.
+
+    Returns (dataset, FeatureSet). 400 tracks, 700 short playlists, 4 genres, 2 s clips.
+    """
+    from musig.data import load_dataset
+    from musig.pipeline import load_features
+    from musig.synth import WorldConfig, generate_world
+
+    cfg = WorldConfig(num_tracks=400, num_playlists=700, num_genres=4, seed=11, clip_seconds=2.0,
+                      length_median=8.0, max_length=30)
+    root = generate_world(tmp_path_factory.mktemp("sparse") / "world", cfg, progress=False)
+    ds = load_dataset(root)
+    return ds, load_features(ds)

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from musig.graph import build_graph
+from musig.methods import FitContext
+from musig.retrieval import Retriever
+from musig.train import MusigConfig, fit
+
+STEPS = 150
+
+
+@pytest.fixture(scope="module")
+def trained(sparse_world):
+    ds, feats = sparse_world
+    cfg = MusigConfig(steps=STEPS, eval_every=75, batch_size=128, seed=0)
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
+    ctx = FitContext(ds, feats.scaled, feats.mask, graph, random_state=0)
+    return ds, graph, cfg, fit(ctx, cfg)
+
+
+def test_log_has_every_step_and_held_out_diagnostics(trained):
+    _, _, cfg, result = trained
+    train = [r for r in result.log if r["kind"] == "train"]
+    evals = [r for r in result.log if r["kind"] == "eval"]
+    assert [r["step"] for r in train] == list(range(1, STEPS + 1))
+    assert [r["step"] for r in evals] == [75, 150]
+    assert {"cooc_auc", "content_auc", "genre_acc"} <= set(evals[-1])
+    assert all(np.isfinite(r["loss"]) for r in train)
+
+
+def test_tasks_are_sampled_by_their_probabilities(trained):
+    _, _, cfg, result = trained
+    tasks = [r["task"] for r in result.log if r["kind"] == "train"]
+    share = tasks.count("cooc") / len(tasks)
+    assert abs(share - dict(cfg.tasks)["cooc"]) < 0.12
+    assert set(tasks) == {"cooc", "content", "genre"}
+
+
+def test_held_out_cooccurrence_auc_beats_the_content_baseline(trained):
+    _, _, _, result = trained
+    ref = next(r for r in result.log if r["kind"] == "reference")
+    final = [r for r in result.log if r["kind"] == "eval"][-1]
+    assert final["cooc_auc"] > ref["content_cooc_auc"] + 0.05
+    assert final["genre_acc"] > 0.5  # 4 genres: chance is about 0.25-0.35
+
+
+def test_embeddings_are_unit_rows_and_cover_cold_tracks(trained):
+    ds, _, _, result = trained
+    z = result.embeddings
+    assert z.shape == (ds.num_tracks, 64) and z.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(z[result.mask], axis=1), 1.0, rtol=1e-4)
+    cold = ds.popularity == 0
+    assert cold.sum() > 5 and result.mask[cold].all()  # cold tracks have audio, so an embedding
+
+
+def test_cold_tracks_sit_with_their_genre_and_get_recommended(trained):
+    ds, graph, _, result = trained
+    z, genre = result.embeddings, graph.genre
+    cold = np.flatnonzero((ds.popularity == 0) & (genre >= 0))
+    warm = np.flatnonzero(ds.popularity > 0)
+    sims = z[cold] @ z[warm].T
+    nearest = warm[np.argsort(-sims, axis=1)[:, :5]]
+    same_genre = (genre[nearest] == genre[cold][:, None]).mean()
+    assert same_genre > 0.6  # 4 genres: chance is well under 0.4
+    # Seed with a cold track's three nearest warm tracks: cold tracks must reach the top 20.
+    retriever = Retriever(z, result.mask, ds.popularity)
+    ids, _ = retriever.recommend_batch([n[:3] for n in nearest], 20)
+    assert np.isin(ids, np.flatnonzero(ds.popularity == 0)).any(axis=1).mean() > 0.3
+
+
+def test_same_seed_same_embeddings(sparse_world):
+    ds, feats = sparse_world
+    cfg = MusigConfig(steps=5, eval_every=5, batch_size=32, seed=3)
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
+    ctx = FitContext(ds, feats.scaled, feats.mask, graph, random_state=3)
+    np.testing.assert_array_equal(fit(ctx, cfg).embeddings, fit(ctx, cfg).embeddings)
+
+
+@pytest.mark.parametrize("bad", [
+    {"tasks": (("rhythm", 1.0),)}, {"tasks": (("cooc", -1.0),)}, {"fanouts": (10,)},
+    {"steps": 0}, {"temperature": 0.0}, {"aggr": "median"}, {"relations": ("lyrics",)},
+])
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="MusigConfig|task|fan-out"):
+        MusigConfig(**bad)
