@@ -35,11 +35,11 @@ ABLATIONS: dict[str, tuple[str, dict]] = {
         {
             "use_audio": False,
             "relations": ["cooc"],
-            "tasks": [["cooc", 0.75], ["genre", 0.25]],
+            "tasks": [["cooc", 0.9], ["genre", 0.1]],
             "graph": {"use_content": False},
         },
     ),
-    "musig-no-genre": ("musig", {"tasks": [["cooc", 0.75], ["content", 0.25]]}),
+    "musig-no-genre": ("musig", {"tasks": [["cooc", 0.9], ["content", 0.1]]}),
     "musig-content-task": ("musig", {"tasks": [["content", 1.0]]}),
     "musig-genre-task": ("musig", {"tasks": [["genre", 1.0]]}),
     "musig-no-track-vectors": ("musig", {"use_track_vectors": False}),

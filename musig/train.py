@@ -28,7 +28,9 @@ class MusigConfig:
     """Everything MUSIG's training depends on; the defaults reproduce the README's results."""
 
     # Multi-task sampling: (task, probability) pairs; a task is drawn per step with these weights.
-    tasks: tuple[tuple[str, float], ...] = (("cooc", 0.6), ("content", 0.2), ("genre", 0.2))
+    # On validation, 0.8/0.1/0.1 kept warm NDCG at the single-task level and gave the best
+    # cold-start recall; 0.6/0.2/0.2 cost warm NDCG.
+    tasks: tuple[tuple[str, float], ...] = (("cooc", 0.8), ("content", 0.1), ("genre", 0.1))
     use_audio: bool = True  # scaled audio features as node input (the content source)
     use_track_vectors: bool = True  # learnable input for tracks with playlist history
     relations: tuple[str, ...] = ("cooc", "content")  # edge relations the encoder aggregates over
@@ -36,10 +38,11 @@ class MusigConfig:
     out_channels: int = 64
     num_layers: int = 2
     aggr: str = "mean"
-    fanouts: tuple[int, ...] = (10, 5)  # neighbours sampled per layer and relation
-    steps: int = 1200
-    batch_size: int = 512  # positive pairs (link tasks) or labelled tracks (genre) per step
+    fanouts: tuple[int, ...] = (5, 3)  # neighbours sampled per layer and relation
+    steps: int = 2400  # validation NDCG still rose from 1200 to 2400 steps
+    batch_size: int = 256  # playlists / pairs / labelled tracks per step
     lr: float = 3e-3
+    track_vector_lr_scale: float = 10.0  # learning-rate multiplier of the per-track vectors
     weight_decay: float = 1e-5
     dropout: float = 0.1
     temperature: float = 0.1  # in-batch softmax temperature of the link tasks
@@ -49,7 +52,7 @@ class MusigConfig:
     # Subtract log sampling probability from in-batch logits (Yi et al. 2019): without it,
     # popular tracks, which appear as negatives most often, are pushed away from everything.
     logq_correction: bool = True
-    cold_drop: float = 0.2  # share of batch tracks trained as if cold (no playlist edges/vector)
+    cold_drop: float = 0.1  # share of batch tracks trained as if cold (no playlist edges/vector)
     holdout_fraction: float = 0.05  # edges / labels held out for the diagnostics
     eval_every: int = 200
     eval_size: int = 2000  # held-out pairs / labels per diagnostic
@@ -254,8 +257,18 @@ def fit(
         torch.manual_seed(cfg.seed)
         model = build_encoder(cfg, inputs.x.shape[1], n, tuple(relations))
         head = GenreHead(cfg.out_channels, max(len(graph.genre_names), 1))
-        params = list(model.parameters()) + list(head.parameters())
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # Each track vector is updated only when its track is in a batch: a larger step size lets
+        # the table keep pace with the shared weights, which see every batch.
+        table = [p for n, p in model.named_parameters() if n.startswith("track_emb")]
+        shared = [p for n, p in model.named_parameters() if not n.startswith("track_emb")]
+        opt = torch.optim.AdamW(
+            [
+                {"params": shared + list(head.parameters())},
+                {"params": table, "lr": cfg.lr * cfg.track_vector_lr_scale, "weight_decay": 0.0},
+            ],
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+        )
         # Linear warm-up over the first tenth, then cosine decay to zero.
         warmup = max(1, cfg.steps // 10)
         sched = torch.optim.lr_scheduler.LambdaLR(

@@ -20,8 +20,8 @@ class DeepWalkConfig:
     walks_per_node: int = 10
     walk_length: int = 40  # steps per walk (a walk holds walk_length + 1 nodes)
     vector_size: int = 64
-    window: int = 3
-    epochs: int = 5
+    window: int = 5  # tuned on validation (benchmarks/tune.py)
+    epochs: int = 10  # tuned on validation
     negative: int = 5
     ns_exponent: float = 0.75
     sample: float = 1e-3

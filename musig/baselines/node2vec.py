@@ -21,10 +21,9 @@ class Node2VecConfig:
     """Hyperparameters of node2vec; the defaults fit a 5k-track world in well under a minute."""
 
     p: float = 1.0  # return parameter: higher = less likely to step straight back
-    # In-out parameter: > 1 keeps walks near their start (BFS-like), so contexts stay in one
-    # neighbourhood of the noisy co-occurrence graph; q = 2 or 4 beat 0.5 and 1 on a synthetic
-    # world with noisy playlists.
-    q: float = 2.0
+    # In-out parameter: < 1 lets walks move outward (DFS-like); 0.5 beat 2 on the sample world's
+    # validation split (benchmarks/tune.py).
+    q: float = 0.5
     weighted: bool = True  # step in proportion to co-occurrence counts
     walks_per_node: int = 10  # walks started from each node with degree > 0
     walk_length: int = 40  # steps per walk (a walk holds walk_length + 1 nodes)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every number in the README, from scratch (about an hour on 2 cores). Outputs go to results/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p results
+
+# The sample world and what each of its sources says about genre.
+python -m benchmarks.world_report --data sample_data | tee results/world_report.txt
+
+# Evaluation split (+ validation folder for tuning), tuning on validation only.
+python -m musig split --data sample_data --out results/sample_split --val 1000
+python -m benchmarks.tune --data results/sample_split/validation --out results/tuning.json
+
+# Main table, ablations, three training seeds.
+python -m musig evaluate --data results/sample_split --out results/sample
+python -m musig evaluate --data results/sample_split --out results/sample_ablations --ablations \
+  --runs results/sample/runs
+python -m musig evaluate --data results/sample_split --out results/sample_seeds \
+  --methods als item2vec sage musig --seeds 0 1 2 --runs results/sample/runs
+
+# A second world: another seed and size, the generator's frozen defaults otherwise.
+python -m musig generate --out results/world2 --tracks 3000 --playlists 6000 --seed 1
+python -m musig features --data results/world2
+python -m musig split --data results/world2 --out results/world2_split
+python -m musig evaluate --data results/world2_split --out results/world2
+
+# Speed.
+python -m benchmarks.bench_sampler | tee results/bench_sampler.txt
+python -m benchmarks.bench_train --data sample_data | tee results/bench_train.txt
