@@ -1,0 +1,50 @@
+"""musig app: ``streamlit run app.py [-- --data DATASET_DIR --home APP_HOME]``.
+
+Opens on the repo's sample world by default. At first start the workspace draws an evaluation
+split and trains the default runs in the background (progress shown here); later starts are
+instant because runs are cached on disk under the app home (env MUSIG_HOME).
+"""
+
+import streamlit as st
+
+from musig import ui
+
+st.set_page_config(page_title="musig", page_icon=":material/graphic_eq:", layout="wide")
+
+try:
+    ws = ui.workspace()
+except ValueError as e:
+    st.error(f"Cannot open the dataset: {e}")
+    ui.dataset_setting()
+    st.stop()
+
+ui.warm_audio()
+# First start (or defaults missing): split + default runs in a background thread, shared by
+# every session of this server; the progress bar polls it.
+boot = None if ws.ready() else ui.bootstrapper(str(ws.root), ws)
+if boot is not None and boot.error:
+    st.error(f"Preparing the default runs failed: {boot.error}")
+    if st.button("Try again"):
+        ui.bootstrapper.clear()
+        st.rerun()
+elif boot is not None and not boot.done.is_set():
+
+    @st.fragment(run_every=1.0)
+    def bootstrap_progress() -> None:
+        runs = len(ws.list_runs())
+        if boot.done.is_set() or runs != st.session_state.setdefault("_runs_seen", runs):
+            st.session_state["_runs_seen"] = runs
+            st.rerun()  # the whole app, so the page shows every run trained so far
+        st.progress(boot.fraction, text=f"First start: {boot.message}…")
+
+    bootstrap_progress()
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/benchmark.py", title="Benchmark", icon=":material/leaderboard:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,180 @@
+"""Plotly figures of the app: maps of embedding spaces, training curves, bars with CIs.
+
+Plain plotly (no streamlit), so the figures can be built and checked without a browser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+COLOR_BY = ("genre", "artist", "popularity", "cold-start")
+# Distinct hues (Plotly's D3 set): the streamlit theme's own palette repeats near-identical blues.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f")  # fmt: skip
+UNKNOWN = "#c7c7c7"
+
+
+def map_figure(
+    frame: pd.DataFrame,
+    xy: np.ndarray,
+    color_by: str = "genre",
+    *,
+    highlight: dict[str, np.ndarray] | None = None,
+    point: tuple[str, np.ndarray] | None = None,
+    height: int = 520,
+) -> go.Figure:
+    """WebGL scatter of a run's 2-D map; customdata holds the track id of every point.
+
+    Args:
+        frame: track table (track_name, artist_name, genre, popularity, cold).
+        xy: float32 (N, 2) map, NaN rows for tracks the run cannot place.
+        highlight: label -> int64 track ids drawn on top (seeds, completions, selection).
+        point: (label, float (2,)) one extra marker, e.g. an uploaded track.
+    """
+    ok = np.flatnonzero(np.isfinite(xy).all(1))
+    f = frame.iloc[ok]
+    hover = f["track_name"] + " — " + f["artist_name"] + " · " + f["genre"].replace("", "?")
+    fig = go.Figure()
+
+    def scatter(rows, name, **marker):
+        return go.Scattergl(
+            x=xy[ok[rows], 0],
+            y=xy[ok[rows], 1],
+            mode="markers",
+            name=name,
+            customdata=ok[rows],
+            text=hover.iloc[rows],
+            hovertemplate="%{text}<extra></extra>",
+            marker={"size": 6, "opacity": 0.75, **marker},
+        )
+
+    if color_by in ("genre", "cold-start"):
+        col = f["genre"].replace("", "(unknown)") if color_by == "genre" else f["cold"]
+        if color_by == "cold-start":
+            col = col.map({True: "cold-start (no training playlist)", False: "in playlists"})
+        for j, value in enumerate(sorted(set(col) - {"(unknown)"}) + ["(unknown)"]):
+            rows = np.flatnonzero((col == value).to_numpy())
+            color = UNKNOWN if value == "(unknown)" else PALETTE[j % len(PALETTE)]
+            if len(rows):
+                fig.add_trace(scatter(rows, str(value), color=color))
+    else:
+        if color_by == "artist":
+            codes = pd.factorize(f["artist_name"])[0]
+            marker = {"color": codes, "colorscale": "Turbo"}
+        else:
+            marker = {
+                "color": np.log1p(f["popularity"].to_numpy(float)),
+                "colorscale": "Viridis",
+                "colorbar": {"title": "log(1+playlists)"},
+            }
+        fig.add_trace(scatter(np.arange(len(f)), color_by, **marker))
+    marks = (
+        ("star", "black"),
+        ("diamond", "#ff00aa"),
+        ("circle-open", "black"),
+        ("square", "navy"),
+    )
+    for j, (label, ids) in enumerate((highlight or {}).items()):
+        ids = np.asarray([i for i in ids if np.isfinite(xy[i]).all()], np.int64)
+        symbol, color = marks[j % len(marks)]
+        style = {"size": 14, "symbol": symbol, "color": color, "opacity": 1}
+        fig.add_trace(scatter(np.searchsorted(ok, ids), label, **style, line={"width": 2}))
+    if point is not None and np.isfinite(point[1]).all():
+        fig.add_trace(
+            go.Scattergl(
+                x=[point[1][0]],
+                y=[point[1][1]],
+                mode="markers",
+                name=point[0],
+                marker={"size": 20, "symbol": "x", "color": "black"},
+                hoverinfo="name",
+            )
+        )
+    fig.update_layout(
+        height=height,
+        margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        legend={"orientation": "h", "y": -0.02, "yanchor": "top", "itemsizing": "constant"},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        dragmode="lasso",
+    )
+    return fig
+
+
+TASK_COLOR = {"cooc": PALETTE[0], "content": PALETTE[1], "genre": PALETTE[2]}
+
+
+def training_figures(log: pd.DataFrame, window: int = 20) -> tuple[go.Figure, go.Figure | None]:
+    """Per-task training loss (rolling mean over ``window`` steps of that task) and the held-out
+    diagnostics against the step: co-occurrence / content AUC and genre accuracy, with the AUCs
+    of the raw content features as dashed reference lines (what the encoder should beat)."""
+    kind = log["kind"] if "kind" in log else pd.Series("", index=log.index)
+    loss = go.Figure()
+    for task, g in log[kind == "train"].groupby("task"):
+        smooth = g["loss"].rolling(window, min_periods=1).mean()
+        line = {"color": TASK_COLOR.get(task, PALETTE[3])}
+        loss.add_trace(go.Scatter(x=g["step"], y=smooth, mode="lines", name=task, line=line))
+    loss.update_layout(
+        height=300, margin={"t": 30, "b": 0}, title="training loss (per task)", xaxis_title="step"
+    )
+    evals = log[kind == "eval"]
+    cols = [c for c in ("cooc_auc", "content_auc", "genre_acc") if c in evals]
+    if evals.empty or not cols:
+        return loss, None
+    diag = go.Figure()
+    for c in cols:
+        line = {"color": TASK_COLOR[c.split("_")[0]]}
+        diag.add_trace(
+            go.Scatter(x=evals["step"], y=evals[c], mode="lines+markers", name=c, line=line)
+        )
+    ref = log[kind == "reference"]
+    for task in ("cooc", "content"):
+        col = f"content_{task}_auc"
+        if col in ref and ref[col].notna().any():
+            diag.add_hline(
+                y=float(ref[col].dropna().iloc[-1]),
+                line={"dash": "dash", "color": TASK_COLOR[task], "width": 1},
+                annotation_text=f"audio features alone ({task})",
+                annotation_font_size=10,
+            )
+    diag.update_layout(
+        height=300,
+        margin={"t": 30, "b": 0},
+        title="held-out diagnostics",
+        xaxis_title="step",
+        yaxis_range=[0, 1.02],
+    )
+    return loss, diag
+
+
+def ci_bars(
+    values: dict[str, dict], title: str, *, by: str | None = None, order: list[str] | None = None
+) -> go.Figure:
+    """Bar chart of {"mean","lo","hi"} values with their confidence intervals as error bars.
+
+    Args:
+        values: method -> {"mean","lo","hi"} or, with ``by``, method -> group -> {metric: {...}}
+            (one bar group per group, one colour per method).
+        order: category order of the x axis.
+    """
+    fig = go.Figure()
+
+    def bar(name, xs, cis, color):
+        means = np.array([c["mean"] for c in cis], float)
+        lo = np.array([c["lo"] for c in cis], float)
+        hi = np.array([c["hi"] for c in cis], float)
+        error = {"type": "data", "symmetric": False, "array": hi - means, "arrayminus": means - lo}
+        fig.add_trace(go.Bar(name=name, x=xs, y=means, marker_color=color, error_y=error))
+
+    if by is None:
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(values))]
+        bar(title, list(values), list(values.values()), colors)
+    else:
+        for i, (method, groups) in enumerate(values.items()):
+            bar(method, list(groups), [g[by] for g in groups.values()], PALETTE[i % len(PALETTE)])
+    fig.update_layout(barmode="group", height=380, margin={"t": 40, "b": 0}, title=title)
+    if order:
+        fig.update_xaxes(categoryorder="array", categoryarray=order)
+    return fig

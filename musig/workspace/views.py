@@ -1,0 +1,147 @@
+"""Library logic behind the Compare and Upload pages: overlap, reasons, queries by vector."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musig.data import Dataset
+from musig.workspace.core import AUDIO_TYPES
+
+
+def jaccard(a: Sequence, b: Sequence) -> float:
+    """|A ∩ B| / |A ∪ B| of two recommendation lists as sets; 1.0 when both are empty."""
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
+
+
+def overlap_frame(lists: Mapping[str, Sequence]) -> pd.DataFrame:
+    """Pairwise Jaccard of several recommendation lists (names as index and columns)."""
+    names = list(lists)
+    data = [[jaccard(lists[a], lists[b]) for b in names] for a in names]
+    return pd.DataFrame(data, index=names, columns=names)
+
+
+def track_playlists(ds: Dataset):
+    """scipy.sparse CSR (N, P) bool: which training playlists each track is in."""
+    from scipy import sparse
+
+    a = sparse.csr_matrix(
+        (np.ones(len(ds.playlist_tracks), bool), ds.playlist_tracks, ds.playlist_indptr),
+        shape=(ds.num_playlists, ds.num_tracks),
+    )
+    return a.T.tocsr()
+
+
+def explain(
+    ds: Dataset,
+    incidence,
+    features: np.ndarray,
+    feature_mask: np.ndarray,
+    seeds: np.ndarray,
+    candidates: np.ndarray,
+) -> pd.DataFrame:
+    """Why each candidate was recommended for these seeds.
+
+    Args:
+        incidence: :func:`track_playlists` of ``ds`` (training playlists only: no test leak).
+        features: float32 (N, F) scaled content features; feature_mask: bool (N,).
+        seeds / candidates: int64 track ids.
+    Returns:
+        One row per candidate: genre, seed_genre_share (share of seeds of that genre),
+        acoustic_similarity (highest cosine to a seed in scaled feature space; NaN without
+        features), shared_playlists (training playlists holding it and at least one seed),
+        seeds_sharing (how many seeds share a playlist with it), shared_with (their names).
+    """
+    seeds, candidates = np.asarray(seeds, np.int64), np.asarray(candidates, np.int64)
+    inc = incidence.astype(np.int32)
+    shared = np.asarray((inc[candidates] @ inc[seeds].T).todense())  # (C, S) playlists in common
+    seed_pl = np.asarray(inc[seeds].sum(0)).ravel() > 0  # (P,) playlists holding any seed
+    with_any = np.asarray(inc[candidates][:, seed_pl].sum(1)).ravel()  # (C,)
+    names = ds.tracks["track_name"].to_numpy(dtype=object)
+    genre = ds.tracks["genre"].to_numpy(dtype=object)
+    unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-8)
+    ok = seeds[feature_mask[seeds]]
+    acoustic = np.full(len(candidates), np.nan, np.float32)
+    if len(ok):
+        best = (unit[candidates] @ unit[ok].T).max(1)  # (C,)
+        acoustic = np.where(feature_mask[candidates], best, np.nan).astype(np.float32)
+    return pd.DataFrame(
+        {
+            "genre": genre[candidates],
+            "seed_genre_share": [
+                float(np.mean(genre[seeds] == g)) if g and len(seeds) else math.nan
+                for g in genre[candidates]
+            ],
+            "acoustic_similarity": acoustic,
+            "shared_playlists": with_any.astype(np.int64),
+            "seeds_sharing": (shared > 0).sum(1).astype(np.int64),
+            "shared_with": [_names(names[seeds[row > 0]]) for row in shared],
+        }
+    )
+
+
+def _names(names: np.ndarray, most: int = 4) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+# --- uploads ----------------------------------------------------------------------------------
+
+
+def upload_features(data: bytes, filename: str) -> np.ndarray:
+    """Raw audio features float32 (F,) of uploaded bytes; ValueError for a bad file."""
+    from musig.audio import extract_file
+
+    suffix = Path(filename).suffix.lower()
+    if suffix.lstrip(".") not in AUDIO_TYPES:
+        raise ValueError(f"{filename}: not a supported audio type (use {', '.join(AUDIO_TYPES)})")
+    with tempfile.TemporaryDirectory(prefix="musig-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            return extract_file(path)
+        except ValueError as e:  # name the user's file, not our temporary copy
+            raise ValueError(str(e).replace(str(path), filename)) from None
+
+
+def recommend_vector(
+    run, vector: np.ndarray, k: int = 10, seeds: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Complete a playlist whose seeds are a new track's embedding (plus catalog tracks).
+
+    Same scoring as :class:`musig.retrieval.Retriever`: query = mean of the L2-normalised seed
+    vectors, cosine scores, seeds excluded, tracks the run cannot embed in popularity order.
+
+    Args:
+        vector: float32 (D,) embedding of the new track in the run's space.
+        seeds: int64 (S,) optional catalog seed ids.
+    Returns:
+        ids int64 (k,), scores float32 (k,).
+    """
+    r = run.retriever
+    seeds = np.asarray([] if seeds is None else seeds, np.int64)
+    rows = [vector / max(float(np.linalg.norm(vector)), 1e-12)]
+    rows += list(r.unit[seeds[r.mask[seeds]]])
+    q = np.mean(rows, axis=0).astype(np.float32)
+    scores = np.where(r.mask, r.unit @ q, r.prior)
+    scores[seeds] = -np.inf
+    ids = np.argsort(-scores, kind="stable")[: min(k, len(scores) - len(seeds))]
+    return ids.astype(np.int64), scores[ids].astype(np.float32)
+
+
+def track_audio(root: str | Path, track_uri: str, audio: str = "") -> tuple | Path | None:
+    """A catalog track's audio: ``(y float32 (n,), sr)`` re-rendered from the synthetic world's
+    world.json, else the path of its audio file (``audio`` relative to ``root``), else None."""
+    world = Path(root) / "world.json"
+    if world.is_file():
+        from musig.synth import render_track
+
+        return render_track(world, track_uri)
+    path = Path(root) / audio
+    return path if audio and path.is_file() else None

@@ -1,0 +1,63 @@
+"""Benchmark: playlist-completion results with confidence intervals, cold start, training time."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from musig import ui
+from musig import workspace as wsp
+from musig.workspace import figures
+
+ws = ui.workspace()
+st.title("Benchmark")
+found = wsp.results(ws)
+job = wsp.current_job(ws)
+full = (ws.results_dir / "results.json").is_file()
+
+if not full:
+    with st.expander("Full evaluation", expanded=found is None):
+        st.caption(
+            "`python -m musig evaluate` trains every method on the split and scores it; "
+            "it runs in the background (one job at a time) and may take a while."
+        )
+        if job is not None:
+            st.info(f"A {job.kind} job ({job.name}) is running; see Train for progress.")
+        elif st.button("Run the evaluation", key="bench_run"):
+            try:
+                wsp.start_evaluate(ws)
+                st.toast("Evaluation started")
+            except wsp.JobBusy as e:
+                st.warning(str(e))
+if found is None:
+    st.info("No results yet: wait for the default runs, or run the full evaluation.")
+    st.stop()
+
+source, res = found
+methods = st.multiselect("Methods", res["methods"], res["methods"], key="bench_methods")
+if not methods:
+    st.info("Pick at least one method.")
+    st.stop()
+st.caption(f"Source: {source} · 95 % bootstrap confidence intervals over challenge playlists.")
+
+table = wsp.results_frame(res)
+table = table[table["method"].isin(methods)]
+wide = table.pivot(index="method", columns="metric", values="mean").reindex(methods)
+wide["cold recall@100"] = [res["cold_start"][m]["recall@100"]["mean"] for m in methods]
+wide["train s"] = [res["train_seconds"].get(m) for m in methods]
+columns = [c for c in (*wsp.METRICS, "cold recall@100", "train s") if c in wide]
+fmt = {c: st.column_config.NumberColumn(format="%.3f") for c in columns}
+with st.container(key="bench_table"):
+    st.dataframe(wide[columns], column_config=fmt)
+
+metric = st.selectbox("Metric per scenario", wsp.METRICS, key="bench_metric")
+per = {m: res["per_scenario"][m] for m in methods}
+fig = figures.ci_bars(per, f"{metric} per scenario", by=metric, order=ws.scenarios())
+st.plotly_chart(fig, key="bench_scenarios")
+
+left, right = st.columns(2)
+cold = {m: res["cold_start"][m]["recall@100"] for m in methods}
+left.plotly_chart(figures.ci_bars(cold, "cold-start recall@100"), key="bench_cold")
+secs = [res["train_seconds"].get(m, 0.0) for m in methods]
+colors = [figures.PALETTE[i % len(figures.PALETTE)] for i in range(len(methods))]
+fig = go.Figure(go.Bar(x=methods, y=secs, marker_color=colors))
+fig.update_layout(height=380, margin={"t": 40, "b": 0}, title="training time (s)")
+right.plotly_chart(fig, key="bench_time")

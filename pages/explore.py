@@ -1,0 +1,71 @@
+"""Explore: a run's embedding space as a UMAP map; select tracks, find nearest neighbours."""
+
+import numpy as np
+import streamlit as st
+
+from musig import ui
+from musig.workspace import figures
+
+ws, ds, runs = ui.context()
+info = ui.pick_run(runs, key="explore_run", embedding_only=True)
+tracks = ui.tracks(ws)
+label = ui.track_label(tracks)
+
+st.title("Explore")
+c1, c2 = st.columns([3, 2])
+color_by = c1.radio("Colour by", figures.COLOR_BY, horizontal=True, key="explore_color")
+found = c2.selectbox(
+    "Find a track",
+    range(len(tracks)),
+    index=None,
+    format_func=label,
+    key="explore_find",
+    placeholder="Type a track or artist name",
+)
+
+if info is None:
+    st.info("Pick a run with embeddings in the sidebar.")
+    st.stop()
+run = ui.run(info, ds)
+if run.map2d is None:
+    st.info(f"Run {info.name!r} was saved without a 2-D map; pick another run.")
+    st.stop()
+
+highlight = {"found": np.array([found])} if found is not None else None
+fig = figures.map_figure(tracks, run.map2d, color_by, highlight=highlight)
+event = st.plotly_chart(fig, key=f"map_{info.name}", on_select="rerun")
+picked = ui.selected_ids(event)
+st.caption(
+    f"{int(np.isfinite(run.map2d).all(1).sum()):,} of {len(tracks):,} tracks on the map of "
+    f"{info.label}. Click, box or lasso points to list them."
+)
+
+if len(picked):
+    st.subheader(f"Selected tracks ({len(picked)})")
+    table = tracks.iloc[picked][["track_name", "artist_name", "genre", "popularity", "cold"]]
+    with st.container(key="explore_selected"):
+        st.dataframe(table, hide_index=True)
+    st.download_button("Download CSV", table.to_csv(index=False), "selected_tracks.csv", "text/csv")
+
+choices = ([found] if found is not None else []) + [i for i in picked if i != found]
+if not choices:
+    st.info("Select points on the map or find a track to see its nearest neighbours.")
+    st.stop()
+with st.container(key="explore_focus"):  # a new search resets the choice to the found track
+    focus = st.selectbox("Nearest neighbours of", choices, format_func=label, key=f"focus_{found}")
+k = st.slider("Neighbours", 5, 50, 10, key="explore_k")
+if not run.mask[focus]:
+    st.warning(f"{info.name} cannot embed this track (no playlist history or features).")
+    st.stop()
+uris, scores = run.similar(run.track_uris[focus], k)
+ids = run.indices(uris)
+table = tracks.iloc[ids][["track_name", "artist_name", "genre", "popularity"]].copy()
+table.insert(0, "cosine", np.round(scores, 3))
+left, right = st.columns([3, 2])
+with left, st.container(key="explore_neighbours"):
+    st.dataframe(table, hide_index=True)
+with right:
+    st.markdown(f"**{label(focus)}**")
+    ui.play(ds, focus)
+    nb = st.selectbox("Play a neighbour", ids, format_func=label, key="explore_play")
+    ui.play(ds, nb)

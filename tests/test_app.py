@@ -1,0 +1,422 @@
+"""The Streamlit app (AppTest) and the workspace behind it, on a small generated world."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musig import workspace as wsp
+from musig.workspace import jobs
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+# Few steps and short clips keep the session fixture near 30 s on two cores.
+DEFAULTS = {"musig": {"steps": 60, "eval_every": 20}, "content": {}, "popularity": {}, "als": {}}
+
+
+def build_app_world(root: Path) -> tuple[Path, Path]:
+    """A 120-track world and an app home whose default runs are trained and evaluated."""
+    from musig.synth import WorldConfig, generate_world
+
+    data, home = root / "world", root / "home"
+    if not (data / "world.json").is_file():
+        cfg = WorldConfig(num_tracks=120, num_playlists=300, num_genres=4, seed=3, clip_seconds=1.5)
+        generate_world(data, cfg, progress=False)
+    wsp.bootstrap(wsp.Workspace.open(data, home), defaults=DEFAULTS)
+    return data, home
+
+
+def wav_bytes(world: Path, uri: str) -> bytes:
+    import soundfile as sf
+
+    from musig.synth import render_track
+
+    y, sr = render_track(world / "world.json", uri)
+    buf = io.BytesIO()
+    sf.write(buf, y, sr, format="WAV")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def app_world(tmp_path_factory):
+    # A fixed folder: the browser test in the same session reuses the world and its runs.
+    return build_app_world(tmp_path_factory.getbasetemp() / "app-world")
+
+
+@pytest.fixture
+def ws(app_world):
+    return wsp.Workspace.open(*app_world)
+
+
+@pytest.fixture
+def app(app_world, monkeypatch):
+    data, home = app_world
+    monkeypatch.setenv("MUSIG_DATA", str(data))
+    monkeypatch.setenv("MUSIG_HOME", str(home))
+
+    def open_page(page: str | None = None) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        if page:
+            at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_page
+
+
+def frame_of(at: AppTest, key: str):
+    return at.get_by_key(key).dataframe[0].value
+
+
+# --- workspace (no streamlit) ---------------------------------------------------------------
+
+
+def test_parse_args_prefers_cli_then_env(tmp_path):
+    env = {"MUSIG_DATA": str(tmp_path / "d"), "MUSIG_HOME": str(tmp_path / "h")}
+    assert wsp.parse_args(["--data", "x", "-k", "y"], env)[0] == Path("x").resolve()
+    assert wsp.parse_args(["tests/test_app.py", "-q"], env) == (tmp_path / "d", tmp_path / "h")
+    assert wsp.parse_args([], {})[0] == wsp.DEFAULT_DATA
+
+
+def test_bootstrap_made_split_runs_and_evaluations(ws):
+    runs = ws.list_runs()
+    assert [r.name for r in runs] == list(DEFAULTS)  # default order kept
+    assert all(r.default and "challenge" in r.metrics for r in runs)
+    ndcg = {r.name: r.metrics["challenge"]["overall"]["ndcg"] for r in runs}
+    assert all(v["lo"] <= v["mean"] <= v["hi"] for v in ndcg.values())
+    # Every learned method beats the popularity order on a world with strong playlist structure.
+    assert ndcg["als"]["mean"] > ndcg["popularity"]["mean"]
+    assert wsp.bootstrap(ws) == []  # second start: nothing to train
+
+
+def test_changed_default_config_is_retrained(app_world, tmp_path):
+    """A default run trained with other settings than the current defaults is stale."""
+    ws = wsp.Workspace.open(app_world[0], tmp_path)
+    assert wsp.bootstrap(ws, defaults={"als": {"factors": 8}}) == ["als"]
+    assert ws.ready() and ws.missing_defaults() == []
+    ws.set_defaults({"als": {"factors": 16}})  # as if the method's defaults had changed
+    assert not ws.ready() and ws.missing_defaults() == ["als"]
+    assert wsp.bootstrap(ws) == ["als"]
+    from musig.api import load_run
+
+    assert load_run(ws.runs_dir / "als").embeddings.shape[1] == 16 and ws.ready()
+
+
+def test_jaccard_and_overlap():
+    assert wsp.jaccard([1, 2, 3], [2, 3, 4]) == pytest.approx(0.5)
+    assert wsp.jaccard([], []) == 1.0
+    frame = wsp.overlap_frame({"a": [1, 2], "b": [3]})
+    assert frame.loc["a", "a"] == 1.0 and frame.loc["a", "b"] == 0.0
+
+
+def test_explain_counts_shared_playlists_and_acoustics(ws):
+    from musig.data import load_dataset
+
+    ds = load_dataset(ws.split_dir)
+    first = ds.playlist(0)
+    seed, cand = first[0], first[1]
+    other = int(np.setdiff1d(np.arange(ds.num_tracks), np.unique(ds.playlist_tracks))[0])
+    inc = wsp.track_playlists(ds)
+    feats = np.eye(ds.num_tracks, 4, dtype=np.float32) + 1.0
+    why = wsp.explain(ds, inc, feats, np.ones(ds.num_tracks, bool), [seed], [cand, other])
+    shared = int(inc[[seed, cand]].toarray().all(0).sum())
+    assert why["shared_playlists"].tolist() == [shared, 0] and shared >= 1
+    assert why["seeds_sharing"].tolist() == [1, 0]
+    assert why["shared_with"].tolist() == [ds.tracks["track_name"][seed], ""]
+    assert why["acoustic_similarity"].between(-1, 1.0001).all()
+
+
+def test_recommend_vector_matches_retriever(ws):
+    from musig.api import load_run
+
+    run = load_run(ws.runs_dir / "musig")
+    seed = int(np.flatnonzero(run.mask)[0])
+    ids, _ = wsp.recommend_vector(run, run.embeddings[seed], 10)
+    ref, _ = run.retriever.recommend(np.array([seed]), 10)
+    # The track itself is not a seed here, so it comes first; the rest is the same ranking.
+    assert ids[0] == seed and list(ids[1:]) == list(ref[:9])
+    with_seed, _ = wsp.recommend_vector(run, run.embeddings[seed], 10, np.array([seed]))
+    assert seed not in with_seed
+
+
+def test_map_figure_points_and_highlights():
+    import pandas as pd
+
+    from musig.workspace.figures import map_figure
+
+    frame = pd.DataFrame(
+        {
+            "track_name": list("abcd"),
+            "artist_name": ["x", "x", "y", "y"],
+            "genre": ["rock", "", "jazz", "rock"],
+            "popularity": [3, 0, 1, 2],
+            "cold": [False, True, False, False],
+        }
+    )
+    xy = np.array([[0, 0], [1, 1], [np.nan, np.nan], [2, 2]], np.float32)
+    fig = map_figure(frame, xy, "genre", highlight={"seeds": np.array([3, 2])})
+    by_name = {t.name: t for t in fig.data}
+    assert set(by_name) == {"rock", "(unknown)", "seeds"}  # jazz's one track is not on the map
+    assert sorted(by_name["rock"].customdata) == [0, 3]
+    assert list(by_name["seeds"].customdata) == [3]  # an unmapped highlight is skipped
+    one = map_figure(frame, xy, "popularity")
+    assert len(one.data) == 1 and sorted(one.data[0].customdata) == [0, 1, 3]
+
+
+def test_job_lock_busy_and_cancel(ws):
+    out = ws.runs_dir / "sleeper"
+    cmd = [sys.executable, "-c", "import time; time.sleep(60)"]
+    job = jobs._start(ws, "train", "sleeper", cmd, 10, out)
+    try:
+        assert wsp.current_job(ws) == job
+        with pytest.raises(wsp.JobBusy, match="one job at a time"):
+            wsp.start_evaluate(ws)
+    finally:
+        wsp.cancel_job(ws)
+    assert wsp.current_job(ws) is None
+    assert wsp.last_outcome(ws)["state"] == "cancelled"
+    assert not out.exists()
+
+
+def test_delete_refuses_default_runs(ws):
+    with pytest.raises(ValueError, match="default run"):
+        ws.delete_run("musig")
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def test_home_shows_dataset_and_runs(app, ws):
+    at = app()
+    assert at.title[0].value == "musig"
+    values = {m.label: m.value for m in at.metric}
+    assert values["Tracks"] == "120" and int(values["Cold-start tracks"]) > 0
+    runs = at.dataframe[0].value
+    assert runs["run"].tolist() == list(DEFAULTS)
+    assert runs["ndcg"].between(0, 1).all()
+
+
+def test_explore_map_search_and_neighbours(app, ws):
+    at = app("explore")
+    assert len(at.get("plotly_chart")) == 1
+    assert [r.label for r in at.radio] == ["Colour by"]
+    assert at.info[0].value.startswith("Select points")
+    at.selectbox(key="explore_find").set_value(5).run()
+    table = at.dataframe[-1].value
+    assert len(table) == 10 and table["cosine"].is_monotonic_decreasing
+    at.slider(key="explore_k").set_value(20).run()
+    assert len(at.dataframe[-1].value) == 20
+    musig_nbrs = at.dataframe[-1].value["track_name"].tolist()
+    at.sidebar.selectbox(key="explore_run").set_value("als").run()
+    assert not at.exception
+    assert at.dataframe[-1].value["track_name"].tolist() != musig_nbrs
+    for colour in ("artist", "popularity", "cold-start"):
+        at.radio(key="explore_color").set_value(colour).run()
+        assert not at.exception and len(at.get("plotly_chart")) == 1
+    assert len(at.get("audio")) == 2  # the track and a neighbour, re-rendered
+
+
+def test_compare_challenge_playlist(app, ws):
+    at = app("compare")
+    chosen = at.sidebar.multiselect(key="compare_runs").value
+    assert chosen == ["musig", "als", "content"]
+    tables = {name: frame_of(at, f"recs_{name}") for name in chosen}
+    assert all(len(t) == 10 and set(t["hit"]) <= {"✓", "·"} for t in tables.values())
+    assert tables["musig"]["track"].tolist() != tables["als"]["track"].tolist()
+    overlap = at.dataframe[len(chosen)].value
+    assert overlap.shape == (3, 3) and np.allclose(np.diag(overlap), 1.0)
+    assert len(at.get("plotly_chart")) == 2
+    why = at.dataframe[-1].value
+    assert len(why) == 10 and {"shared_playlists", "acoustic_similarity", "genre"} <= set(why)
+    first_pid = at.selectbox(key="compare_pid").value
+    at.selectbox(key="compare_pid").set_value(ws_pid(ws, skip=first_pid)).run()
+    assert frame_of(at, "recs_musig")["track"].tolist() != tables["musig"]["track"].tolist()
+    at.sidebar.multiselect(key="compare_runs").set_value(["musig", "popularity"]).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1  # popularity has no map
+
+
+def ws_pid(ws, skip: int) -> int:
+    """A challenge pid with seeds, other than ``skip``."""
+    from musig.data import load_dataset
+
+    pls = load_dataset(ws.split_dir).challenge
+    return next(p.pid for p in pls if p.num_samples >= 5 and p.pid != skip)
+
+
+def test_compare_picked_seeds(app):
+    at = app("compare")
+    at.radio(key="compare_source").set_value("Pick tracks").run()
+    assert at.info[0].value == "Pick at least one seed track."
+    at.multiselect(key="compare_seeds").set_value([1, 2, 3]).run()
+    table = frame_of(at, "recs_musig")
+    assert len(table) == 10 and "hit" not in table
+    assert not {1, 2, 3} & set(table.index)  # seeds are never recommended
+
+
+def test_upload_audio_shows_neighbours(app, app_world):
+    data, _ = app_world
+    at = app("upload")
+    assert at.file_uploader[0].allowed_type == [".wav", ".flac", ".ogg", ".mp3"] or set(
+        at.file_uploader[0].allowed_type
+    ) >= {"wav", "flac"}
+    uri = "synth:track:00007"
+    at.file_uploader[0].set_value(("clip.wav", wav_bytes(data, uri), "audio/wav")).run()
+    assert not at.exception and not at.error
+    content = frame_of(at, "nb_content")
+    assert len(content) == 10 and len(frame_of(at, "nb_musig")) == 10
+    # The content run compares audio features: the track itself is its own nearest neighbour.
+    from musig.data import load_dataset
+
+    name = load_dataset(data).tracks.set_index("track_uri").loc[uri, "track_name"]
+    assert content["track_name"].iloc[0] == name and content["cosine"].iloc[0] > 0.99
+    assert len(at.get("plotly_chart")) == 1
+    assert len(frame_of(at, "upload_completion")) == 10
+    at.slider(key="upload_k").set_value(15).run()
+    assert len(frame_of(at, "upload_completion")) == 15
+
+
+def test_upload_non_audio_shows_error(app):
+    at = app("upload")
+    at.file_uploader[0].set_value(("notes.wav", b"just some text, not audio\n" * 20, "audio/wav"))
+    at.run()
+    assert not at.exception
+    assert "not an audio file" in at.error[0].value
+
+
+def test_upload_far_from_catalog_says_so(app):
+    """A pure tone is unlike every synthetic track: the page warns, neighbours still shown."""
+    import soundfile as sf
+
+    sr = 22050
+    y = (0.5 * np.sin(2 * np.pi * 440 * np.arange(5 * sr) / sr)).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, y, sr, format="WAV")
+    at = app("upload")
+    at.file_uploader[0].set_value(("tone.wav", buf.getvalue(), "audio/wav")).run()
+    assert not at.exception and not at.error
+    assert "sounds like nothing in the catalog" in at.warning[0].value
+    assert len(frame_of(at, "nb_musig")) == 10
+
+
+def test_benchmark_tables_and_plots(app):
+    at = app("benchmark")
+    table = at.dataframe[0].value
+    assert list(table.index) == list(DEFAULTS) and table["ndcg"].between(0, 1).all()
+    assert len(at.get("plotly_chart")) == 3
+    assert at.button(key="bench_run").label == "Run the evaluation"
+    at.multiselect(key="bench_methods").set_value(["musig", "als"]).run()
+    assert list(at.dataframe[0].value.index) == ["musig", "als"]
+    at.selectbox(key="bench_metric").set_value("r_precision").run()
+    assert not at.exception
+
+
+def test_benchmark_prefers_full_evaluation_results(app, ws):
+    """results.json of ``python -m musig evaluate`` (same schema) replaces the per-run view."""
+    _, res = wsp.results(ws)
+    res = {**res, "methods": ["musig", "als"]}
+    ws.results_dir.mkdir(parents=True, exist_ok=True)
+    (ws.results_dir / "results.json").write_text(json.dumps(res))
+    try:
+        at = app("benchmark")
+        assert "results.json" in at.caption[0].value
+        assert list(at.dataframe[0].value.index) == ["musig", "als"]
+        assert not at.button  # no "run the evaluation" button once results exist
+    finally:
+        (ws.results_dir / "results.json").unlink()
+
+
+def test_train_page_runs_a_job_end_to_end(app, ws):
+    """The form starts ``python -m musig train`` in a subprocess; the run is evaluated, listed
+    on every page, and can be deleted."""
+    at = app("train")
+    assert {s.label for s in at.slider} == {"cooc", "content", "genre"}
+    assert len(at.get("plotly_chart")) == 2  # loss and diagnostics of the musig run
+    at.text_input[0].set_value("bad name!")
+    at.button[0].click().run()  # the form's submit button
+    assert "run name" in at.error[0].value
+    at.text_input[0].set_value("tiny")
+    at.number_input[3].set_value(20)  # steps
+    at.button[0].click().run()
+    assert not at.exception
+    deadline = time.time() + 120
+    while wsp.current_job(ws) is not None and time.time() < deadline:
+        time.sleep(0.5)
+    outcome = wsp.last_outcome(ws)
+    assert outcome["state"] == "done", outcome["message"]
+    tiny = next(r for r in ws.list_runs() if r.name == "tiny")
+    assert tiny.method == "musig" and "challenge" in tiny.metrics
+    at.run()
+    assert "tiny" in at.dataframe[0].value["run"].tolist()
+    at = app("explore")
+    assert "tiny (musig)" in at.sidebar.selectbox(key="explore_run").options
+    at = app("train")
+    at.checkbox(key="train_delete_sure").check().run()
+    at.button(key="train_delete_btn").click().run()
+    assert "tiny" not in [r.name for r in ws.list_runs()]
+
+
+def test_first_start_trains_defaults_in_background(app_world, tmp_path, monkeypatch):
+    """A fresh home: the app draws the split and trains the defaults off the request path,
+    showing progress, and the pages fill in once the runs exist."""
+    data, _ = app_world
+    ws = wsp.Workspace.open(data, tmp_path)
+    ws.set_defaults({"popularity": {}, "content": {}})  # fast methods keep the test short
+    monkeypatch.setenv("MUSIG_DATA", str(data))
+    monkeypatch.setenv("MUSIG_HOME", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "First start" in at.progress[0].proto.text
+    assert at.info[0].value.startswith("The default runs are being trained")
+    deadline = time.time() + 60
+    while not ws.ready() and time.time() < deadline:
+        time.sleep(0.2)
+    assert ws.ready() and (ws.split_dir / "challenge_truth.json").is_file()
+    at.run()
+    assert not at.progress  # the progress bar is gone once everything is ready
+    assert at.get_by_key("home_runs").dataframe[0].value["run"].tolist() == [
+        "popularity",
+        "content",
+    ]
+
+
+def test_train_page_shows_live_progress_and_cancels(app, ws):
+    """A running job (a stand-in process writing the progress file) is polled and cancelled."""
+    cmd = [sys.executable, "-c", "import time; time.sleep(60)"]
+    job = jobs._start(ws, "train", "live", cmd, 10, ws.runs_dir / "live")
+    records = [
+        {"step": s, "kind": "train", "task": "cooc", "loss": 5.0 - s / 10} for s in (1, 2, 3)
+    ]
+    records.append({"step": 3, "kind": "eval", "cooc_auc": 0.7, "genre_acc": 0.5})
+    Path(job.progress_file).write_text("".join(json.dumps(r) + "\n" for r in records))
+    try:
+        at = app("train")
+        assert "training live: step 3/10" in at.progress[0].proto.text
+        assert at.progress[0].value == 30  # percent
+        at.button(key="train_cancel").click().run()
+    finally:
+        wsp.cancel_job(ws)
+    assert wsp.current_job(ws) is None and not at.progress
+    assert "cancelled" in at.info[0].value
+
+
+def test_dataset_setting_validates_folder(app, app_world, tmp_path, monkeypatch):
+    at = app()
+    form = at.get_by_key("dataset_form")
+    form.text_input[0].set_value(str(tmp_path / "nothing-here"))
+    form.button[0].click().run()
+    assert "not a dataset folder" in at.error[0].value
+    monkeypatch.setenv("MUSIG_DATA", str(tmp_path / "missing"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and "Cannot open the dataset" in at.error[0].value
+    at.text_input[0].set_value(str(app_world[0]))
+    at.button[0].click().run()
+    assert not at.exception and at.title[0].value == "musig"
