@@ -41,28 +41,36 @@ def main() -> None:
     cfg = resolve_config("musig")
     t = time.perf_counter()
     graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
-    print(f"graph build: {time.perf_counter() - t:.2f} s "
-          f"({', '.join(f'{r} {g.num_edges:,} entries' for r, g in graph.relations.items())})")
+    print(
+        f"graph build: {time.perf_counter() - t:.2f} s "
+        f"({', '.join(f'{r} {g.num_edges:,} entries' for r, g in graph.relations.items())})"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         run_path = train_run(ds, "musig", Path(tmp) / "run", features=feats, compute_map=True)
         total = time.perf_counter() - t
         run = load_run(run_path)
-        print(f"musig train (graph + fit): {run.meta['train_seconds']:.1f} s; "
-              f"with the 2-D map and saving: {total:.1f} s  ({cfg.steps} steps)")
+        print(
+            f"musig train (graph + fit): {run.meta['train_seconds']:.1f} s; "
+            f"with the 2-D map and saving: {total:.1f} s  ({cfg.steps} steps)"
+        )
         clip = clip_30s(args.data, Path(tmp) / "clip.wav")
         t = time.perf_counter()
         warmup()
         run.embed_audio(clip)
-        print(f"first upload in a fresh process (numba compile, run load): "
-              f"{time.perf_counter() - t:.2f} s")
+        print(
+            f"first upload in a fresh process (numba compile, run load): "
+            f"{time.perf_counter() - t:.2f} s"
+        )
         times = []
         for _ in range(5):
             t = time.perf_counter()
             emb = run.embed_audio(clip)
             times.append(time.perf_counter() - t)
-        print(f"30 s clip -> embedding + 10 neighbours, warm: median {np.median(times):.3f} s "
-              f"(min {min(times):.3f}); nearest: {emb.neighbor_uris[0]}")
+        print(
+            f"30 s clip -> embedding + 10 neighbours, warm: median {np.median(times):.3f} s "
+            f"(min {min(times):.3f}); nearest: {emb.neighbor_uris[0]}"
+        )
 
 
 if __name__ == "__main__":

@@ -51,14 +51,28 @@ def main() -> None:
         for overrides in GRIDS[method]:
             with tempfile.TemporaryDirectory() as tmp:
                 t = time.perf_counter()
-                path = train_run(val, method, Path(tmp) / "run", overrides=overrides,
-                                 features=feats, compute_map=False)
+                path = train_run(
+                    val,
+                    method,
+                    Path(tmp) / "run",
+                    overrides=overrides,
+                    features=feats,
+                    compute_map=False,
+                )
                 frame = score_run(path, val)
-            rows.append({"overrides": overrides, "ndcg": float(np.nanmean(frame["ndcg"])),
-                         "r_precision": float(np.nanmean(frame["r_precision"])),
-                         "seconds": time.perf_counter() - t})
-            print(f"{method:>9} {json.dumps(overrides):<42} ndcg {rows[-1]['ndcg']:.4f} "
-                  f"({rows[-1]['seconds']:.0f} s)", flush=True)
+            rows.append(
+                {
+                    "overrides": overrides,
+                    "ndcg": float(np.nanmean(frame["ndcg"])),
+                    "r_precision": float(np.nanmean(frame["r_precision"])),
+                    "seconds": time.perf_counter() - t,
+                }
+            )
+            print(
+                f"{method:>9} {json.dumps(overrides):<42} ndcg {rows[-1]['ndcg']:.4f} "
+                f"({rows[-1]['seconds']:.0f} s)",
+                flush=True,
+            )
         best = max(rows, key=lambda r: r["ndcg"])
         results[method] = {"grid": rows, "best": best["overrides"]}
         atomic_write_json(args.out, results)

@@ -25,8 +25,13 @@ from musig.pipeline import load_features
 
 def cooccurrence_vectors(ds, dim: int = 64) -> np.ndarray:
     """Truncated SVD of the log-scaled co-occurrence matrix: float32 (N, dim)."""
-    g = cooccurrence_matrix(ds.playlist_indptr, ds.playlist_tracks, ds.num_tracks,
-                            window=None, min_weight=1).to_scipy().astype(np.float64)
+    g = (
+        cooccurrence_matrix(
+            ds.playlist_indptr, ds.playlist_tracks, ds.num_tracks, window=None, min_weight=1
+        )
+        .to_scipy()
+        .astype(np.float64)
+    )
     g.data = np.log1p(g.data)
     u, s, _ = svds(g, k=dim, random_state=0)
     return (u * np.sqrt(s)).astype(np.float32)
@@ -43,8 +48,10 @@ def main() -> None:
     sources = {"audio": feats.scaled, "co-occurrence": cooccurrence_vectors(ds)}
     sources["audio + co-occurrence"] = np.hstack(list(sources.values()))
     chance = np.bincount(y[rows]).max() / len(rows)
-    print(f"{args.data}: {ds.num_tracks} tracks, {ds.num_playlists} playlists, "
-          f"{len(ds.genres)} genres; {len(rows)} labelled tracks with history")
+    print(
+        f"{args.data}: {ds.num_tracks} tracks, {ds.num_playlists} playlists, "
+        f"{len(ds.genres)} genres; {len(rows)} labelled tracks with history"
+    )
     print(f"{'source':>24}  genre accuracy (5-fold)")
     print(f"{'majority class':>24}  {chance:.3f}")
     for name, x in sources.items():

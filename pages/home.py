@@ -49,9 +49,7 @@ if ndcg:
 st.subheader("Where to start")
 c = st.columns(5)
 c[0].page_link("pages/explore.py", label="Explore the maps", icon=":material/scatter_plot:")
-c[1].page_link(
-    "pages/compare.py", label="Compare completions", icon=":material/compare_arrows:"
-)
+c[1].page_link("pages/compare.py", label="Compare completions", icon=":material/compare_arrows:")
 c[2].page_link("pages/upload.py", label="Upload a track", icon=":material/upload_file:")
 c[3].page_link("pages/train.py", label="Train a run", icon=":material/model_training:")
 c[4].page_link("pages/benchmark.py", label="Benchmark", icon=":material/leaderboard:")

@@ -72,8 +72,15 @@ def sparse_world(tmp_path_factory):
     from musig.pipeline import load_features
     from musig.synth import WorldConfig, generate_world
 
-    cfg = WorldConfig(num_tracks=400, num_playlists=700, num_genres=4, seed=11, clip_seconds=2.0,
-                      length_median=8.0, max_length=30)
+    cfg = WorldConfig(
+        num_tracks=400,
+        num_playlists=700,
+        num_genres=4,
+        seed=11,
+        clip_seconds=2.0,
+        length_median=8.0,
+        max_length=30,
+    )
     root = generate_world(tmp_path_factory.mktemp("sparse") / "world", cfg, progress=False)
     ds = load_dataset(root)
     return ds, load_features(ds)

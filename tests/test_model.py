@@ -6,8 +6,14 @@ from musig.model import GenreHead, MusigEncoder
 
 
 def _encoder(**kw):
-    args = dict(in_channels=6, hidden_channels=16, out_channels=8, num_layers=2,
-                relations=("cooc", "content"), num_nodes=10)
+    args = dict(
+        in_channels=6,
+        hidden_channels=16,
+        out_channels=8,
+        num_layers=2,
+        relations=("cooc", "content"),
+        num_nodes=10,
+    )
     args.update(kw)
     torch.manual_seed(0)
     return MusigEncoder(**args)
@@ -15,8 +21,9 @@ def _encoder(**kw):
 
 def _inputs(model, n=10):
     x = torch.randn(n, 6)
-    return model.input(x, torch.ones(n, dtype=torch.bool), torch.arange(n),
-                       torch.ones(n, dtype=torch.bool))
+    return model.input(
+        x, torch.ones(n, dtype=torch.bool), torch.arange(n), torch.ones(n, dtype=torch.bool)
+    )
 
 
 def test_forward_shapes_and_unit_norm():

@@ -76,10 +76,18 @@ def test_same_seed_same_embeddings(sparse_world):
     np.testing.assert_array_equal(fit(ctx, cfg).embeddings, fit(ctx, cfg).embeddings)
 
 
-@pytest.mark.parametrize("bad", [
-    {"tasks": (("rhythm", 1.0),)}, {"tasks": (("cooc", -1.0),)}, {"fanouts": (10,)},
-    {"steps": 0}, {"temperature": 0.0}, {"aggr": "median"}, {"relations": ("lyrics",)},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"tasks": (("rhythm", 1.0),)},
+        {"tasks": (("cooc", -1.0),)},
+        {"fanouts": (10,)},
+        {"steps": 0},
+        {"temperature": 0.0},
+        {"aggr": "median"},
+        {"relations": ("lyrics",)},
+    ],
+)
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="MusigConfig|task|fan-out"):
         MusigConfig(**bad)
