@@ -57,8 +57,15 @@ class Retriever:
             ids = np.flatnonzero(self.mask)
             self.index.add_items(self.unit[ids], ids=ids.tolist())
 
-    def query(self, seed_lists: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def query(
+        self, seed_lists: Sequence[np.ndarray], extra: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Query vectors of playlists.
+
+        Args:
+            seed_lists: per playlist, int64 ids of its catalog seeds.
+            extra: float (P, D) optional embedding of one more seed per playlist that is not in
+                the catalog (an uploaded track); averaged in like the others once normalised.
 
         Returns:
             q float32 (P, D) mean of normalised seed embeddings, scaled to unit length so that
@@ -73,9 +80,12 @@ class Retriever:
         ok = np.zeros(p, bool)
         for i, seeds in enumerate(seed_lists):
             seeds = self._check_ids(seeds)
-            seeds = seeds[self.mask[seeds]]
-            if len(seeds):
-                q[i] = self.unit[seeds].mean(0)
+            rows = self.unit[seeds[self.mask[seeds]]]
+            if extra is not None:
+                vec = np.asarray(extra[i], np.float32)
+                rows = np.vstack([rows, vec / max(float(np.linalg.norm(vec)), 1e-12)])
+            if len(rows):
+                q[i] = rows.mean(0)
                 ok[i] = True
         q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
         return q, ok
@@ -91,18 +101,24 @@ class Retriever:
         return seeds
 
     def recommend_batch(
-        self, seed_lists: Sequence[np.ndarray], k: int = 500, *, batch_size: int = 256
+        self,
+        seed_lists: Sequence[np.ndarray],
+        k: int = 500,
+        *,
+        extra: np.ndarray | None = None,
+        batch_size: int = 256,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Recommend for many playlists.
 
         Args:
             seed_lists: per playlist, int64 track ids of its seeds (may be empty).
+            extra: float (P, D) optional out-of-catalog seed embedding per playlist (see query).
             k: recommendations per playlist (capped at the number of non-seed tracks).
         Returns:
             ids int64 (P, k) best first, scores float32 (P, k). Fallback picks score -2 or less.
         """
         seed_lists = [self._check_ids(s) for s in seed_lists]
-        q, ok = self.query(seed_lists)
+        q, ok = self.query(seed_lists, extra)
         # Fixed-width output: k is capped so that the playlist with most (distinct) seeds
         # still has k candidates; no row can then contain an excluded seed.
         most_seeds = max((len(np.unique(s)) for s in seed_lists), default=0)
@@ -127,9 +143,15 @@ class Retriever:
             return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
         return np.concatenate(all_ids), np.concatenate(all_scores)
 
-    def recommend(self, seeds: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Recommend for one playlist: ids int64 (k,), scores float32 (k,)."""
-        ids, scores = self.recommend_batch([np.asarray(seeds, np.int64)], k)
+    def recommend(
+        self, seeds: np.ndarray, k: int = 10, *, extra: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Recommend for one playlist: ids int64 (k,), scores float32 (k,).
+
+        ``extra`` float (D,): an out-of-catalog seed's embedding (an upload), averaged in.
+        """
+        extra = None if extra is None else np.asarray(extra)[None, :]
+        ids, scores = self.recommend_batch([np.asarray(seeds, np.int64)], k, extra=extra)
         return ids[0], scores[0]
 
     def similar(self, track: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:

@@ -115,24 +115,14 @@ def recommend_vector(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Complete a playlist whose seeds are a new track's embedding (plus catalog tracks).
 
-    Same scoring as :class:`musig.retrieval.Retriever`: query = mean of the L2-normalised seed
-    vectors, cosine scores, seeds excluded, tracks the run cannot embed in popularity order.
-
     Args:
         vector: float32 (D,) embedding of the new track in the run's space.
         seeds: int64 (S,) optional catalog seed ids.
     Returns:
         ids int64 (k,), scores float32 (k,).
     """
-    r = run.retriever
     seeds = np.asarray([] if seeds is None else seeds, np.int64)
-    rows = [vector / max(float(np.linalg.norm(vector)), 1e-12)]
-    rows += list(r.unit[seeds[r.mask[seeds]]])
-    q = np.mean(rows, axis=0).astype(np.float32)
-    scores = np.where(r.mask, r.unit @ q, r.prior)
-    scores[seeds] = -np.inf
-    ids = np.argsort(-scores, kind="stable")[: min(k, len(scores) - len(seeds))]
-    return ids.astype(np.int64), scores[ids].astype(np.float32)
+    return run.retriever.recommend(seeds, k, extra=vector)
 
 
 def track_audio(root: str | Path, track_uri: str, audio: str = "") -> tuple | Path | None:
