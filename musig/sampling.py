@@ -339,7 +339,12 @@ def sample_subgraph(
     """
     names = sorted(fanouts)  # fixed order so the draws do not depend on dict insertion order
     if not names:
-        raise ValueError("fanouts names no relation")
+        # Nothing to aggregate over (an encoder of per-track inputs only): the seeds alone.
+        seeds = np.asarray(seeds, np.int64).reshape(-1)
+        if seeds.size and seeds.min() < 0:
+            raise ValueError(f"seeds must be >= 0, got {seeds.min()}")
+        seed_nodes, seed_local = _first_seen_unique(seeds)
+        return Subgraph(seed_nodes, int(seed_nodes.size), {}, seed_local)
     for name in names:
         if name not in relations:
             raise ValueError(f"fanouts names relation {name!r}, not in {sorted(relations)}")

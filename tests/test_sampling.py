@@ -324,3 +324,9 @@ def test_walk_seeding_and_validation(random_graph):
         random_walks(unsorted, [0], 3, p=0.5)
     with pytest.raises(ValueError, match="p and q"):
         random_walks(random_graph, [0], 3, q=0.0)
+
+
+def test_subgraph_without_relations_is_the_seeds_alone():
+    sub = sample_subgraph({}, np.array([4, 2, 4]), {}, random_state=0)
+    assert sub.n_id.tolist() == [4, 2] and sub.batch_size == 2
+    assert sub.edge_index == {} and sub.seed_local.tolist() == [0, 1, 0]
