@@ -8,6 +8,7 @@ string hash. More workers are faster but make the result depend on thread schedu
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zlib
 from dataclasses import dataclass
@@ -30,6 +31,12 @@ class SkipGramParams:
     min_alpha: float
     shrink_windows: bool
     workers: int
+
+    @classmethod
+    def from_config(cls, cfg, **overrides) -> SkipGramParams:
+        """The same-named fields of a method's config (item2vec, node2vec), with overrides."""
+        values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)}
+        return cls(**{**values, **overrides})
 
 
 def _stable_hash(s: str) -> int:

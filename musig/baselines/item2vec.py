@@ -42,19 +42,8 @@ def fit(ctx: FitContext, cfg: Item2VecConfig = Item2VecConfig()) -> MethodResult
     indices = np.asarray(ds.playlist_tracks, dtype=np.int64)
     lengths = np.diff(indptr)
     max_len = int(lengths.max()) if len(lengths) else 1
-    params = SkipGramParams(
-        vector_size=cfg.vector_size,
-        # No point in a window longer than the longest playlist; it only costs time.
-        window=max(1, min(cfg.window, max_len - 1)),
-        epochs=cfg.epochs,
-        negative=cfg.negative,
-        ns_exponent=cfg.ns_exponent,
-        sample=cfg.sample,
-        alpha=cfg.alpha,
-        min_alpha=cfg.min_alpha,
-        shrink_windows=cfg.shrink_windows,
-        workers=cfg.workers,
-    )
+    # No point in a window longer than the longest playlist; it only costs time.
+    params = SkipGramParams.from_config(cfg, window=max(1, min(cfg.window, max_len - 1)))
     seed = int(as_rng(ctx.random_state).integers(2**31 - 1))
     embeddings, mask, log = train_skipgram(
         indptr, indices, ds.num_tracks, params, seed=seed, progress=ctx.progress

@@ -66,18 +66,7 @@ def fit(ctx: FitContext, cfg: Node2VecConfig = Node2VecConfig()) -> MethodResult
     indptr, indices = _walks_to_csr(walks)
     t_walks = time.perf_counter() - t0
 
-    params = SkipGramParams(
-        vector_size=cfg.vector_size,
-        window=cfg.window,
-        epochs=cfg.epochs,
-        negative=cfg.negative,
-        ns_exponent=cfg.ns_exponent,
-        sample=cfg.sample,
-        alpha=cfg.alpha,
-        min_alpha=cfg.min_alpha,
-        shrink_windows=cfg.shrink_windows,
-        workers=cfg.workers,
-    )
+    params = SkipGramParams.from_config(cfg)
     embeddings, mask, log = train_skipgram(
         indptr, indices, n, params, seed=int(rng.integers(2**31 - 1)), progress=ctx.progress
     )
