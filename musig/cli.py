@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def cmd_evaluate(a) -> None:
     cfg = EvalConfig(
         methods=tuple(a.methods or MAIN_METHODS), ablations=a.ablations, seeds=tuple(a.seeds)
     )
-    evaluate(a.data, a.out, cfg, runs_dir=a.runs, progress=not a.quiet)
+    evaluate(a.data, a.out, cfg, runs_dir=a.runs, jobs=a.jobs, progress=not a.quiet)
     print((a.out / "results.md").read_text())
 
 
@@ -256,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--ablations", action="store_true", help="also the MUSIG ablations")
     v.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds")
     v.add_argument("--runs", type=Path, help="run cache folder (default OUT/runs)")
+    v.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="runs trained at once, one core each (default: 2 where there are 2 cores)",
+    )
     v.set_defaults(fn=cmd_evaluate)
     return p
 

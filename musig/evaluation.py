@@ -8,7 +8,9 @@ shared :class:`~musig.retrieval.Retriever`, and is scored with :mod:`musig.metri
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,17 +171,50 @@ def _cold_ci(frame: pd.DataFrame, cfg: EvalConfig) -> dict:
     }
 
 
+# Methods by training time, slowest first (sample world, one core); others come after.
+_COST_RANK = {m: i for i, m in enumerate(("musig", "sage", "item2vec", "deepwalk", "node2vec"))}
+
+
+def _train_and_score(
+    split: Dataset,
+    features: FeatureSet,
+    name: str,
+    seed: int,
+    runs_dir: Path,
+    k: int,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, float]:
+    """Per-playlist metrics of one method and seed, and its training time in seconds."""
+    path = cached_run(split, features, name, seed, runs_dir, progress=progress)
+    return score_run(path, split, k), read_run_meta(path)["train_seconds"]
+
+
+def _train_and_score_in_worker(
+    data: str, name: str, seed: int, runs_dir: Path, k: int
+) -> tuple[pd.DataFrame, float]:
+    split = load_dataset(data)
+    return _train_and_score(split, load_features(split), name, seed, runs_dir, k)
+
+
 def evaluate(
     data: str | Path,
     out: str | Path,
     cfg: EvalConfig = EvalConfig(),
     *,
     runs_dir: str | Path | None = None,
+    jobs: int = 1,
     progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Train/reuse, recommend and score every method; write results.json, results.md and
-    per_playlist.csv into ``out``. Returns the results dict."""
+    per_playlist.csv into ``out``. Returns the results dict.
+
+    Args:
+        jobs: runs trained at once, each in its own process on one core; the results do not
+            depend on it. Progress bars are shown only with ``jobs=1``.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
     split = load_dataset(data)
     if not split.challenge or split.truth is None:
         raise ValueError(
@@ -188,23 +223,43 @@ def evaluate(
         )
     out = Path(out)
     runs_dir = Path(runs_dir) if runs_dir else out / "runs"
-    features = load_features(split, progress=progress)
     names = list(cfg.methods) + (list(ABLATIONS) if cfg.ablations else [])
+    tasks = [(name, seed) for name in names for seed in cfg.seeds]
+    done: dict[tuple[str, int], tuple[pd.DataFrame, float]] = {}
+
+    def report(task: tuple[str, int], frame: pd.DataFrame, train_seconds: float) -> None:
+        done[task] = (frame, train_seconds)
+        log(
+            f"{task[0]:>26} (seed {task[1]}): ndcg {frame['ndcg'].mean():.4f}  "
+            f"r-prec {frame['r_precision'].mean():.4f}  ({train_seconds:.1f} s to train)"
+        )
+
+    if jobs <= 1:
+        features = load_features(split, progress=progress)
+        for task in tasks:
+            report(task, *_train_and_score(split, features, *task, runs_dir, cfg.k, progress))
+    else:
+        # Each run is seeded on its own and trains on one thread, so runs in parallel processes
+        # give the numbers of the sequential loop. Slow methods go first to balance the workers.
+        order = sorted(tasks, key=lambda t: _COST_RANK.get(method_spec(t[0])[0], len(_COST_RANK)))
+        context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = {
+                pool.submit(_train_and_score_in_worker, str(data), *t, runs_dir, cfg.k): t
+                for t in order
+            }
+            for future in as_completed(futures):
+                report(futures[future], *future.result())
+
     scenario_of = _scenario_of(Path(split.root))
     frames, seconds, per_seed = {}, {}, {}
-    for name in names:
-        for seed in cfg.seeds:
-            path = cached_run(split, features, name, seed, runs_dir, progress=progress)
-            frame = score_run(path, split, cfg.k)
-            per_seed.setdefault(name, []).append({m: float(np.nanmean(frame[m])) for m in METRICS})
-            seconds.setdefault(name, []).append(read_run_meta(path)["train_seconds"])
-            if seed == cfg.seeds[0]:
-                frame["scenario"] = frame["pid"].map(scenario_of).fillna("all")
-                frames[name] = frame
-        log(
-            f"{name:>26}: ndcg {per_seed[name][0]['ndcg']:.4f}  "
-            f"r-prec {per_seed[name][0]['r_precision']:.4f}  ({seconds[name][0]:.1f} s)"
-        )
+    for name, seed in tasks:  # fixed order: the output does not depend on which run ends first
+        frame, train_seconds = done[name, seed]
+        per_seed.setdefault(name, []).append({m: float(np.nanmean(frame[m])) for m in METRICS})
+        seconds.setdefault(name, []).append(train_seconds)
+        if seed == cfg.seeds[0]:
+            frame["scenario"] = frame["pid"].map(scenario_of).fillna("all")
+            frames[name] = frame
     results = summarise(frames, per_seed, seconds, cfg)
     results["split"] = {
         "root": str(split.root),

@@ -15,7 +15,7 @@ import torch
 
 from musig.graph import TrackGraph
 from musig.model import MusigEncoder
-from musig.sampling import CSR, Subgraph, sample_subgraph
+from musig.sampling import CSR, Subgraph, cumulative_weights, sample_subgraph
 from musig.utils import RandomState, as_rng
 
 
@@ -80,7 +80,7 @@ def encode_subgraph(
         torch.from_numpy(has_id),
     )
     edge_index = {r: torch.from_numpy(ei) for r, ei in sub.edge_index.items()}
-    z = model(h, edge_index)
+    z = model(h, edge_index, sub.hop_ptr)  # rows: the unique seeds
     return z[torch.from_numpy(sub.seed_local)]
 
 
@@ -105,12 +105,13 @@ def embed_nodes(
         float32 (len(nodes), out_channels), L2-normalised rows.
     """
     rng = as_rng(random_state)
+    cum = {r: cumulative_weights(relations[r]) for r in fanouts if r in relations}
     was_training = model.training
     model.eval()
     out = []
     for start in range(0, len(nodes), batch_size):
         sub = sample_subgraph(
-            relations, nodes[start : start + batch_size], fanouts, random_state=rng
+            relations, nodes[start : start + batch_size], fanouts, random_state=rng, cum_weights=cum
         )
         out.append(encode_subgraph(model, inputs, sub).numpy())
     model.train(was_training)

@@ -4,7 +4,8 @@ Replaces torch-geometric's ``NeighborLoader`` / ``Node2Vec`` samplers (whose com
 available here) with numpy code that loops over hops, steps or bounded chunks of rows, never over
 single nodes or edges. Memory of :func:`sample_neighbors` and :func:`sample_subgraph` grows with the
 batch (its sampled edges and the rows it reads, read in chunks of at most ``_GATHER_BUDGET``
-edges), not with the graph.
+edges), not with the graph; repeated calls may trade one graph-sized array
+(:func:`cumulative_weights`) for not reading whole rows.
 """
 
 from __future__ import annotations
@@ -183,6 +184,18 @@ def _inverse_cdf(cum: np.ndarray, lo: np.ndarray, hi: np.ndarray, u: np.ndarray)
     return j
 
 
+def cumulative_weights(g: CSR) -> np.ndarray:
+    """float64 (E+1,) running sum of ``g.weights`` with a leading 0.
+
+    Computed once per graph and passed to :func:`sample_subgraph`, it makes weighted sampling
+    with replacement cost O(draws log E) per batch instead of a pass over every edge of the
+    rows drawn from: on a dense co-occurrence graph that pass dominates a training step.
+    """
+    cum = np.zeros(g.num_edges + 1)
+    np.cumsum(g.weights, out=cum[1:])
+    return cum
+
+
 def sample_neighbors(
     g: CSR,
     nodes: np.ndarray,
@@ -221,14 +234,27 @@ def sample_neighbors(
 
 
 def _sample(
-    g: CSR, nodes: np.ndarray, fanout: int, replace: bool, weighted: bool, rng: np.random.Generator
+    g: CSR,
+    nodes: np.ndarray,
+    fanout: int,
+    replace: bool,
+    weighted: bool,
+    rng: np.random.Generator,
+    cum: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """sample_neighbors on validated input; returns (src, index into ``nodes`` of each dst)."""
+    """sample_neighbors on validated input; returns (src, index into ``nodes`` of each dst).
+
+    ``cum``: :func:`cumulative_weights` of ``g``, used by weighted sampling with replacement.
+    """
     start = g.indptr[nodes]
     deg = g.indptr[nodes + 1] - start
     which = np.flatnonzero(deg > 0)
     if fanout == 0 or which.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if cum is not None and replace and weighted and fanout > 0:
+        lo = np.repeat(start[which], fanout)
+        pos = _inverse_cdf(cum, lo, lo + np.repeat(deg[which], fanout), rng.random(lo.size))
+        return g.indices[pos], np.repeat(which, fanout)
 
     if fanout == -1:
         take_all, sampled = which, which[:0]
@@ -292,12 +318,16 @@ class Subgraph(NamedTuple):
             row 1 = target (the node whose neighbourhood was sampled).
         seed_local: int64 (len(seeds),) local index of each input seed (so duplicated seeds map to
             the same row: ``n_id[seed_local] == seeds``).
+        hop_ptr: local ids ``hop_ptr[h]:hop_ptr[h+1]`` are the nodes first reached in hop ``h``
+            (hop 0: the seeds). An edge of hop ``h`` targets a node of hop ``h-1``, so the nodes
+            within ``k`` hops and the edges into them are prefixes (PyG's ``trim_to_layer``).
     """
 
     n_id: np.ndarray
     batch_size: int
     edge_index: dict[str, np.ndarray]
     seed_local: np.ndarray
+    hop_ptr: tuple[int, ...]
 
 
 def _first_seen_unique(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -317,6 +347,7 @@ def sample_subgraph(
     replace: bool = True,
     weighted: bool = True,
     random_state: RandomState = None,
+    cum_weights: dict[str, np.ndarray] | None = None,
 ) -> Subgraph:
     """Sample an L-hop neighbourhood of ``seeds`` over several relations (PyG NeighborLoader).
 
@@ -333,6 +364,8 @@ def sample_subgraph(
             Relations not named here are not sampled and get no ``edge_index`` entry.
         replace, weighted: as in :func:`sample_neighbors`.
         random_state: seed or generator; the same seed gives the identical Subgraph.
+        cum_weights: relation -> :func:`cumulative_weights`, precomputed for repeated calls on
+            the same graphs (training); it changes the draws, not their distribution.
 
     Returns:
         Subgraph.
@@ -344,7 +377,8 @@ def sample_subgraph(
         if seeds.size and seeds.min() < 0:
             raise ValueError(f"seeds must be >= 0, got {seeds.min()}")
         seed_nodes, seed_local = _first_seen_unique(seeds)
-        return Subgraph(seed_nodes, int(seed_nodes.size), {}, seed_local)
+        size = int(seed_nodes.size)
+        return Subgraph(seed_nodes, size, {}, seed_local, (0, size))
     for name in names:
         if name not in relations:
             raise ValueError(f"fanouts names relation {name!r}, not in {sorted(relations)}")
@@ -356,6 +390,10 @@ def sample_subgraph(
         raise ValueError(f"relations differ in num_nodes: {sizes}")
     rng = as_rng(random_state)
     seeds = _check_nodes(relations[names[0]], seeds, "seeds")
+    cum = cum_weights or {}
+    for r, c in cum.items():
+        if r in relations and c.shape != (relations[r].num_edges + 1,):
+            raise ValueError(f"cum_weights[{r!r}] does not match its graph; use cumulative_weights")
 
     seed_nodes, seed_local = _first_seen_unique(seeds)
     n_id = [seed_nodes]
@@ -369,7 +407,8 @@ def sample_subgraph(
 
     for hop in range(num_layers.pop()):
         sampled = [
-            _sample(relations[r], frontier, fanouts[r][hop], replace, weighted, rng) for r in names
+            _sample(relations[r], frontier, fanouts[r][hop], replace, weighted, rng, cum.get(r))
+            for r in names
         ]
         owners = [o for _, o in sampled]
         src = np.concatenate([s for s, _ in sampled])
@@ -410,7 +449,8 @@ def sample_subgraph(
     edge_index = {
         r: np.concatenate(e, axis=1) if e else np.zeros((2, 0), np.int64) for r, e in edges.items()
     }
-    return Subgraph(np.concatenate(n_id), int(seed_nodes.size), edge_index, seed_local)
+    hop_ptr = tuple(int(x) for x in np.cumsum([0] + [a.size for a in n_id]))
+    return Subgraph(np.concatenate(n_id), int(seed_nodes.size), edge_index, seed_local, hop_ptr)
 
 
 def has_edge(g: CSR, u: np.ndarray, v: np.ndarray) -> np.ndarray:

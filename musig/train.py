@@ -18,7 +18,7 @@ from musig.graph import GraphConfig, cooccurrence_matrix
 from musig.inductive import NodeInputs, embed_nodes, encode_subgraph, torch_threads
 from musig.methods import FitContext, MethodResult
 from musig.model import GenreHead, MusigEncoder
-from musig.sampling import CSR, has_edge, sample_subgraph
+from musig.sampling import CSR, cumulative_weights, has_edge, sample_subgraph
 
 TASKS = ("cooc", "content", "genre")
 
@@ -312,6 +312,7 @@ def fit(
         )
         emit({"step": 0, "kind": "reference", **held_out_aucs(lambda i: unit_x[i], "content_")})
 
+        cum_weights = {r: cumulative_weights(g) for r, g in train_rel.items()}
         start = time.perf_counter()
         bar = tqdm(range(cfg.steps), desc="musig", disable=not ctx.progress, leave=False)
         for step in bar:
@@ -328,7 +329,9 @@ def fit(
             else:
                 u, v = _sample_pairs(content_pairs, cfg.batch_size, rng)
                 seeds = np.concatenate([u, v])
-            sub = sample_subgraph(train_rel, seeds, fanouts, random_state=rng)
+            sub = sample_subgraph(
+                train_rel, seeds, fanouts, random_state=rng, cum_weights=cum_weights
+            )
             # Train some tracks as if they were new (PinSage-style): without co-occurrence edges
             # or their own vector, the encoder must place them from audio and acoustic neighbours.
             cold = np.zeros(len(sub.n_id), bool)

@@ -29,14 +29,20 @@ def test_same_numbers_twice_and_runs_reused(tiny_split, tmp_path):
     )
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
     second = evaluate(
-        tiny_split, tmp_path / "b", cfg, runs_dir=tmp_path / "runs2", log=lambda _: None
+        tiny_split, tmp_path / "b", cfg, runs_dir=tmp_path / "runs2", jobs=2, log=lambda _: None
     )
-    assert first["overall"] == second["overall"]  # retrained from scratch: identical
+    # retrained from scratch, in two worker processes: identical, in the same order
+    assert first["overall"] == second["overall"] and first["methods"] == second["methods"]
     assert len(runs) == len(METHODS)
     md = (tmp_path / "a" / "results.md").read_text()
     assert all(f"| {m} |" in md for m in METHODS)
     # A popularity-only ranking cannot beat a trained method on NDCG in a world with structure.
     assert first["overall"]["als"]["ndcg"]["mean"] > first["overall"]["popularity"]["ndcg"]["mean"]
+
+
+def test_jobs_must_be_positive(tiny_split, tmp_path):
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        evaluate(tiny_split, tmp_path, EvalConfig(methods=("popularity",)), jobs=0)
 
 
 def _mpd_track(uri: str, pos: int) -> dict:

@@ -51,6 +51,22 @@ def test_neighbours_change_the_embedding_only_of_their_target():
     torch.testing.assert_close(z[1:], base[1:])
 
 
+def test_trimmed_forward_gives_the_seeds_full_forward():
+    from musig.sampling import CSR, sample_subgraph
+
+    rng = np.random.default_rng(0)
+    src, dst = rng.integers(0, 10, 40), rng.integers(0, 10, 40)
+    g = CSR.from_edges(src[src != dst], dst[src != dst], num_nodes=10)
+    sub = sample_subgraph({"cooc": g, "content": g}, [3, 7], {"cooc": [3, 2], "content": [2, 2]})
+    model = _encoder().eval()
+    h = _inputs(model)[torch.from_numpy(sub.n_id)]
+    edges = {r: torch.from_numpy(e) for r, e in sub.edge_index.items()}
+    full = model(h, edges)
+    trimmed = model(h, edges, sub.hop_ptr)
+    assert trimmed.shape == (2, 8)
+    torch.testing.assert_close(trimmed, full[:2])
+
+
 def test_track_vector_used_only_where_allowed():
     model = _encoder()
     x = torch.zeros(3, 6)

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 import musig.sampling as sampling
-from musig.sampling import CSR, has_edge, random_walks, sample_neighbors, sample_subgraph
+from musig.sampling import (
+    CSR,
+    cumulative_weights,
+    has_edge,
+    random_walks,
+    sample_neighbors,
+    sample_subgraph,
+)
 
 # Node 0 is a hub with weighted spokes 1..5; 1-2 and 3-4 are extra edges; 6 is isolated.
 STAR_W = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
@@ -207,6 +214,37 @@ def test_subgraph_structure(two_relations):
     np.testing.assert_array_equal(sub.n_id, again.n_id)
     for r in sub.edge_index:
         np.testing.assert_array_equal(sub.edge_index[r], again.edge_index[r])
+
+
+def test_subgraph_with_precomputed_cum_weights_matches_weights(star):
+    cum = {"s": cumulative_weights(star)}
+    sub = sample_subgraph({"s": star}, [0], {"s": [20_000]}, random_state=3, cum_weights=cum)
+    src = sub.n_id[sub.edge_index["s"][0]]
+    assert np.abs(spoke_freq(src) - STAR_W / STAR_W.sum()).max() < 0.015
+    # an all-zero row is sampled uniformly, zero-weight edges never
+    w = CSR(np.array([0, 2, 4, 4]), np.array([1, 2, 0, 2]), np.array([0, 1, 0, 0], np.float32))
+    cum = {"w": cumulative_weights(w)}
+    for seed, expected in ((0, [2]), (1, [0, 2])):
+        sub = sample_subgraph({"w": w}, [seed], {"w": [4000]}, random_state=0, cum_weights=cum)
+        src = sub.n_id[sub.edge_index["w"][0]]
+        np.testing.assert_array_equal(np.unique(src), expected)
+    assert abs((src == 0).mean() - 0.5) < 0.05
+    with pytest.raises(ValueError, match="does not match"):
+        sample_subgraph({"s": star}, [0], {"s": [2]}, cum_weights={"s": np.zeros(3)})
+
+
+def test_hop_ptr_marks_the_nodes_of_each_hop(random_graph):
+    sub = sample_subgraph({"x": random_graph}, np.arange(10), {"x": [4, 3]}, random_state=1)
+    ptr = sub.hop_ptr
+    assert len(ptr) == 4 and ptr[0] == 0 and ptr[1] == sub.batch_size and ptr[-1] == sub.n_id.size
+    ei = sub.edge_index["x"]
+    hop_of = np.searchsorted(ptr, np.arange(sub.n_id.size), side="right") - 1
+    # an edge into a hop-h node was sampled in hop h + 1: its source is at most one hop further
+    assert (hop_of[ei[1]] <= 1).all() and (hop_of[ei[0]] <= hop_of[ei[1]] + 1).all()
+    # every node after the seeds is reached by an edge into the previous hop
+    for h in (1, 2):
+        reached = np.unique(ei[0][hop_of[ei[1]] == h - 1])
+        assert set(range(ptr[h], ptr[h + 1])) <= set(reached.tolist())
 
 
 def test_subgraph_random_graph_hops(random_graph):
