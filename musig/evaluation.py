@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from musig import __version__
 from musig.api import load_run
 from musig.data import Dataset, load_dataset
 from musig.metrics import bootstrap_ci, evaluate_rankings, paired_bootstrap, pooled_recall
@@ -89,6 +90,7 @@ def cached_run(
     cfg = resolve_config(base, overrides, seed)
     # Everything a run depends on: a change of config, seed, split or features retrains it.
     key = fingerprint(
+        __version__,  # a new release may train differently: never reuse its predecessor's runs
         base,
         json.dumps(overrides, sort_keys=True),
         repr(cfg),

@@ -49,7 +49,9 @@ def track_index_fingerprint(track_uris) -> str:
 
 def code_version() -> str:
     """Package version plus the git commit when run from a checkout."""
-    version = "0.1.0"
+    from musig import __version__
+
+    version = __version__
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
