@@ -16,8 +16,10 @@ import tracemalloc
 
 import numpy as np
 
+from musig.csr import CSR
 from musig.graph import cooccurrence_matrix
-from musig.sampling import CSR, random_walks, sample_subgraph
+from musig.sampling import sample_subgraph
+from musig.walks import random_walks
 
 
 def power_law_graph(num_nodes: int, num_edges: int, rng: np.random.Generator) -> CSR:

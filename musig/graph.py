@@ -1,6 +1,6 @@
 """The track graph: playlist co-occurrence and content-kNN relations plus genre labels.
 
-Every relation is a symmetric weighted :class:`~musig.sampling.CSR` without self loops over the
+Every relation is a symmetric weighted :class:`~musig.csr.CSR` without self loops over the
 shared track index. All builders use sparse products, sorts and chunked matrix products; none loops
 over tracks, pairs or edges in Python.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from musig.sampling import CSR
+from musig.csr import CSR
 
 # Candidate pairs materialised at once by cooccurrence_matrix (about 16 bytes each).
 _PAIR_BUDGET = 1 << 24

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from musig.csr import CSR
 from musig.graph import TrackGraph
 from musig.model import MusigEncoder
-from musig.sampling import CSR, Subgraph, cumulative_weights, sample_subgraph
+from musig.sampling import Subgraph, cumulative_weights, sample_subgraph
 from musig.utils import RandomState, as_rng
 
 

@@ -1,8 +1,8 @@
-"""Vectorised graph sampling on CSR arrays: neighbour sampling, subgraphs and random walks.
+"""Vectorised neighbour sampling on CSR arrays: one hop, and multi-relation subgraphs.
 
-Replaces torch-geometric's ``NeighborLoader`` / ``Node2Vec`` samplers (whose compiled extras are not
-available here) with numpy code that loops over hops, steps or bounded chunks of rows, never over
-single nodes or edges. Memory of :func:`sample_neighbors` and :func:`sample_subgraph` grows with the
+Replaces torch-geometric's ``NeighborLoader`` sampler (whose compiled extras are not available
+here) with numpy code that loops over hops or bounded chunks of rows, never over single nodes or
+edges. Memory of :func:`sample_neighbors` and :func:`sample_subgraph` grows with the
 batch (its sampled edges and the rows it reads, read in chunks of at most ``_GATHER_BUDGET``
 edges), not with the graph; repeated calls may trade one graph-sized array
 (:func:`cumulative_weights`) for not reading whole rows.
@@ -14,129 +14,13 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
+from musig.csr import CSR, check_nodes
 from musig.utils import RandomState, as_rng
 
 # Rows are read in chunks of about this many edges so that one hub or a large frontier never
 # allocates graph-sized temporaries (a row longer than this is read on its own).
 _GATHER_BUDGET = 1 << 18
-
-
-class CSR(NamedTuple):
-    """A weighted graph in compressed sparse row form; row ``v`` lists the neighbours of ``v``.
-
-    The constructors below guarantee that each row's ``indices`` are sorted and unique, which
-    :func:`random_walks` and :func:`has_edge` rely on to test "is x a neighbour of y" by binary
-    search.
-
-    Attributes:
-        indptr: int64 (N+1,) row offsets.
-        indices: int64 (E,) neighbour ids, sorted within each row.
-        weights: float32 (E,) non-negative edge weights.
-    """
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    weights: np.ndarray
-
-    @property
-    def num_nodes(self) -> int:
-        return len(self.indptr) - 1
-
-    @property
-    def num_edges(self) -> int:
-        return len(self.indices)
-
-    def degree(self) -> np.ndarray:
-        """int64 (N,) number of stored neighbours of each node."""
-        return np.diff(self.indptr)
-
-    def to_scipy(self) -> sp.csr_array:
-        """The graph as a ``scipy.sparse.csr_array`` (N, N) of float32 weights."""
-        n = self.num_nodes
-        return sp.csr_array((self.weights, self.indices, self.indptr), shape=(n, n))
-
-    @staticmethod
-    def from_scipy(m: sp.sparray | sp.spmatrix) -> CSR:
-        """Build from a square scipy sparse matrix; duplicate entries are summed, rows sorted."""
-        if m.shape[0] != m.shape[1]:
-            raise ValueError(f"adjacency matrix must be square, got shape {m.shape}")
-        m = sp.csr_array(m)
-        if not m.has_canonical_format:
-            m = m.copy()  # sum_duplicates works in place; leave the caller's matrix alone
-            m.sum_duplicates()
-        weights = m.data.astype(np.float32)  # copies: the CSR never shares the caller's arrays
-        if weights.size and (not np.isfinite(weights).all() or weights.min() < 0):
-            raise ValueError("edge weights must be finite and >= 0")
-        return CSR(m.indptr.astype(np.int64), m.indices.astype(np.int64), weights)
-
-    @staticmethod
-    def from_edges(
-        src: np.ndarray,
-        dst: np.ndarray,
-        weight: np.ndarray | None = None,
-        num_nodes: int | None = None,
-        symmetric: bool = True,
-        reduce: str = "sum",
-    ) -> CSR:
-        """Build from an edge list.
-
-        Args:
-            src: int (E,) source ids (the row an edge is stored in).
-            dst: int (E,) target ids.
-            weight: float (E,) non-negative weights; None means 1.
-            num_nodes: N; None means ``max(src, dst) + 1``.
-            symmetric: also add every reversed edge (an undirected graph).
-            reduce: how repeated edges (including an edge given in both directions with
-                ``symmetric=True``) combine: "sum" or "max".
-
-        Returns:
-            CSR with sorted, unique row indices. Self loops are kept as given.
-        """
-        src = np.asarray(src, dtype=np.int64).ravel()
-        dst = np.asarray(dst, dtype=np.int64).ravel()
-        if src.shape != dst.shape:
-            raise ValueError(f"src and dst differ in length: {src.size} vs {dst.size}")
-        w = (
-            np.ones(src.size, np.float64)
-            if weight is None
-            else np.asarray(weight, np.float64).ravel()
-        )
-        if w.shape != src.shape:
-            raise ValueError(f"weight has {w.size} entries for {src.size} edges")
-        if w.size and (not np.isfinite(w).all() or w.min() < 0):
-            raise ValueError("edge weights must be finite and >= 0")
-        if reduce not in ("sum", "max"):
-            raise ValueError(f"reduce must be 'sum' or 'max', got {reduce!r}")
-        if num_nodes is None:
-            num_nodes = int(max(src.max(initial=-1), dst.max(initial=-1)) + 1)
-        if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= num_nodes):
-            raise ValueError(f"edge endpoints must lie in [0, {num_nodes})")
-        if symmetric:
-            src, dst, w = np.concatenate([src, dst]), np.concatenate([dst, src]), np.tile(w, 2)
-        # Row-major keys sort edges by (row, column) in one pass; N**2 fits int64 for N < 3e9.
-        key = src * num_nodes + dst
-        order = np.argsort(key, kind="stable")
-        key, w = key[order], w[order]
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, int)
-        ufunc = np.add if reduce == "sum" else np.maximum
-        w = ufunc.reduceat(w, first) if key.size else w
-        key = key[first]
-        rows = key // num_nodes
-        indptr = np.zeros(num_nodes + 1, np.int64)
-        np.cumsum(np.bincount(rows, minlength=num_nodes), out=indptr[1:])
-        return CSR(indptr, key % num_nodes, w.astype(np.float32))
-
-
-def _check_nodes(g: CSR, nodes: np.ndarray, what: str) -> np.ndarray:
-    nodes = np.asarray(nodes)
-    if nodes.ndim != 1 or (nodes.size and not np.issubdtype(nodes.dtype, np.integer)):
-        raise ValueError(f"{what} must be a 1-D integer array, got {nodes.dtype} {nodes.shape}")
-    nodes = nodes.astype(np.int64, copy=False)
-    if nodes.size and (nodes.min() < 0 or nodes.max() >= g.num_nodes):
-        raise ValueError(f"{what} must lie in [0, {g.num_nodes}), got {nodes.min()}..{nodes.max()}")
-    return nodes
 
 
 def _row_chunks(deg: np.ndarray) -> Iterator[slice]:
@@ -165,7 +49,7 @@ def _gather(start: np.ndarray, deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return seg_ptr, epos
 
 
-def _inverse_cdf(cum: np.ndarray, lo: np.ndarray, hi: np.ndarray, u: np.ndarray) -> np.ndarray:
+def inverse_cdf(cum: np.ndarray, lo: np.ndarray, hi: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Pick ``j`` in ``[lo, hi)`` with probability ``(cum[j+1] - cum[j]) / (cum[hi] - cum[lo])``.
 
     ``cum`` is a running sum with a leading 0; rows whose weights sum to 0 are sampled uniformly.
@@ -226,7 +110,7 @@ def sample_neighbors(
         src: int64 (M,) sampled neighbours; dst: int64 (M,) the node each was sampled for.
         Edges are grouped by the position of their node in ``nodes``.
     """
-    nodes = _check_nodes(g, nodes, "nodes")
+    nodes = check_nodes(g, nodes, "nodes")
     if fanout < -1:
         raise ValueError(f"fanout must be -1 (all) or >= 0, got {fanout}")
     src, owner = _sample(g, nodes, fanout, replace, weighted, as_rng(random_state))
@@ -253,7 +137,7 @@ def _sample(
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     if cum is not None and replace and weighted and fanout > 0:
         lo = np.repeat(start[which], fanout)
-        pos = _inverse_cdf(cum, lo, lo + np.repeat(deg[which], fanout), rng.random(lo.size))
+        pos = inverse_cdf(cum, lo, lo + np.repeat(deg[which], fanout), rng.random(lo.size))
         return g.indices[pos], np.repeat(which, fanout)
 
     if fanout == -1:
@@ -280,7 +164,7 @@ def _sample(
             np.cumsum(g.weights[epos], out=cum[1:])
             u = rng.random(rows.size * fanout)
             lo, hi = np.repeat(seg_ptr[:-1], fanout), np.repeat(seg_ptr[1:], fanout)
-            pos = epos[_inverse_cdf(cum, lo, hi, u)]
+            pos = epos[inverse_cdf(cum, lo, hi, u)]
         else:
             seg_ptr, epos = _gather(s, d)
             u = rng.random(epos.size)
@@ -389,7 +273,7 @@ def sample_subgraph(
     if len(sizes) != 1:
         raise ValueError(f"relations differ in num_nodes: {sizes}")
     rng = as_rng(random_state)
-    seeds = _check_nodes(relations[names[0]], seeds, "seeds")
+    seeds = check_nodes(relations[names[0]], seeds, "seeds")
     cum = cum_weights or {}
     for r, c in cum.items():
         if r in relations and c.shape != (relations[r].num_edges + 1,):
@@ -451,114 +335,3 @@ def sample_subgraph(
     }
     hop_ptr = tuple(int(x) for x in np.cumsum([0] + [a.size for a in n_id]))
     return Subgraph(np.concatenate(n_id), int(seed_nodes.size), edge_index, seed_local, hop_ptr)
-
-
-def has_edge(g: CSR, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """bool (K,): whether ``v[k]`` is in row ``u[k]`` (vectorised binary search on sorted rows)."""
-    u = np.asarray(u, np.int64)
-    v = np.asarray(v, np.int64)
-    lo, end = g.indptr[u], g.indptr[u + 1]
-    hi = end.copy()
-    if g.num_edges == 0:
-        return np.zeros(u.shape, bool)
-    max_deg = int((hi - lo).max(initial=0))
-    for _ in range(max(max_deg, 1).bit_length()):
-        mid = (lo + hi) >> 1
-        live = lo < hi
-        right = live & (g.indices[np.minimum(mid, g.num_edges - 1)] < v)
-        lo = np.where(right, mid + 1, lo)
-        hi = np.where(live & ~right, mid, hi)
-    return (lo < end) & (g.indices[np.minimum(lo, g.num_edges - 1)] == v)
-
-
-def _edge_keys(g: CSR) -> np.ndarray:
-    """int64 (E,) keys ``row * N + col``; strictly increasing iff every row is sorted and unique."""
-    return np.repeat(np.arange(g.num_nodes, dtype=np.int64), g.degree()) * g.num_nodes + g.indices
-
-
-def _has_edge_keys(keys: np.ndarray, n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    if keys.size == 0:
-        return np.zeros(u.shape, bool)
-    needle = u * n + v
-    order = np.argsort(needle)  # sorted needles: far fewer cache misses, see _inverse_cdf
-    pos = np.empty(needle.shape, np.int64)
-    pos[order] = np.searchsorted(keys, needle[order])
-    return keys[np.minimum(pos, keys.size - 1)] == needle
-
-
-def random_walks(
-    g: CSR,
-    starts: np.ndarray,
-    length: int,
-    *,
-    p: float = 1.0,
-    q: float = 1.0,
-    weighted: bool = True,
-    random_state: RandomState = None,
-) -> np.ndarray:
-    """Random walks, vectorised over walkers (the Python loop runs over steps only).
-
-    First-order walks move to a neighbour chosen proportionally to edge weight (or uniformly).
-    With ``p != 1`` or ``q != 1`` steps after the first follow node2vec's second-order bias by
-    rejection sampling, as torch-cluster does: propose from the first-order distribution, accept
-    with probability ``a / max(1/p, 1, 1/q)`` where ``a`` is ``1/p`` for a return to the previous
-    node, ``1`` for a neighbour of the previous node and ``1/q`` otherwise. A walker on a node
-    with no neighbours stays there for the rest of its walk (the node repeats).
-
-    Memory: one running sum of all edge weights (float64 (E,)) per call, for node2vec also one
-    int64 (E,) array of edge keys, plus O(S) per step.
-
-    Args:
-        g: the graph (rows sorted, as every CSR constructor guarantees).
-        starts: int (S,) start node of each walk.
-        length: number of steps.
-        p: return parameter (small p: walks backtrack more).
-        q: in-out parameter (large q: walks stay near the start, BFS-like).
-        weighted: use edge weights for the first-order proposal.
-        random_state: seed or generator.
-
-    Returns:
-        int64 (S, length + 1) node ids; column 0 is ``starts``.
-    """
-    if length < 0:
-        raise ValueError(f"length must be >= 0, got {length}")
-    if p <= 0 or q <= 0:
-        raise ValueError(f"p and q must be > 0, got p={p}, q={q}")
-    starts = _check_nodes(g, starts, "starts")
-    second_order = p != 1.0 or q != 1.0
-    keys = _edge_keys(g) if second_order else None
-    if keys is not None and (np.diff(keys) <= 0).any():
-        raise ValueError("node2vec walks need sorted, unique CSR rows (use CSR.from_*)")
-    rng = as_rng(random_state)
-    walks = np.empty((starts.size, length + 1), np.int64)
-    walks[:, 0] = starts
-    if length == 0 or starts.size == 0:
-        return walks
-    cum = np.zeros(g.num_edges + 1)
-    if weighted:
-        np.cumsum(g.weights, out=cum[1:])
-    else:
-        cum[1:] = np.arange(1, g.num_edges + 1)
-    deg = g.degree()
-    max_a = max(1.0 / p, 1.0, 1.0 / q)
-
-    def step_from(v: np.ndarray) -> np.ndarray:
-        lo, hi = g.indptr[v], g.indptr[v + 1]
-        return g.indices[_inverse_cdf(cum, lo, hi, rng.random(v.size))]
-
-    cur, prev = starts, starts
-    for t in range(length):
-        nxt = cur.copy()
-        pending = np.flatnonzero(deg[cur] > 0)
-        if not second_order or t == 0:
-            nxt[pending] = step_from(cur[pending])
-        while pending.size and second_order and t > 0:
-            prop, back = step_from(cur[pending]), prev[pending]
-            near = _has_edge_keys(keys, g.num_nodes, back, prop)
-            a = np.where(prop == back, 1.0 / p, np.where(near, 1.0, 1.0 / q))
-            ok = rng.random(pending.size) * max_a < a
-            nxt[pending[ok]] = prop[ok]
-            pending = pending[~ok]
-        walks[:, t + 1] = nxt
-        prev, cur = cur, nxt
-    return walks

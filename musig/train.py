@@ -14,11 +14,12 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from musig.csr import CSR, has_edge
 from musig.graph import GraphConfig, cooccurrence_matrix
 from musig.inductive import NodeInputs, embed_nodes, encode_subgraph, torch_threads
 from musig.methods import FitContext, MethodResult
 from musig.model import GenreHead, MusigEncoder
-from musig.sampling import CSR, cumulative_weights, has_edge, sample_subgraph
+from musig.sampling import cumulative_weights, sample_subgraph
 
 TASKS = ("cooc", "content", "genre")
 

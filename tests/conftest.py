@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import graph_cases
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,3 +85,15 @@ def sparse_world(tmp_path_factory):
     root = generate_world(tmp_path_factory.mktemp("sparse") / "world", cfg, progress=False)
     ds = load_dataset(root)
     return ds, load_features(ds)
+
+
+@pytest.fixture(scope="module")
+def star():
+    """:func:`graph_cases.star`: a weighted hub with known spoke probabilities."""
+    return graph_cases.star()
+
+
+@pytest.fixture(scope="module")
+def random_graph():
+    """:func:`graph_cases.random_graph`: 300 nodes, about 3,000 weighted edges."""
+    return graph_cases.random_graph()

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import musig.graph as graph
+from musig.csr import CSR
 from musig.graph import GraphConfig, TrackGraph, build_graph, cooccurrence_matrix, knn_graph
-from musig.sampling import CSR, sample_subgraph
+from musig.sampling import sample_subgraph
 
 
 def playlists_csr(playlists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

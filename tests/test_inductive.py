@@ -1,10 +1,10 @@
 import numpy as np
 import torch
 
+from musig.csr import CSR
 from musig.graph import TrackGraph
 from musig.inductive import NodeInputs, attach_new_nodes, content_neighbors, embed_nodes
 from musig.model import MusigEncoder
-from musig.sampling import CSR
 
 
 def _world(seed=0, n=40, f=5):

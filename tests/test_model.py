@@ -52,7 +52,8 @@ def test_neighbours_change_the_embedding_only_of_their_target():
 
 
 def test_trimmed_forward_gives_the_seeds_full_forward():
-    from musig.sampling import CSR, sample_subgraph
+    from musig.csr import CSR
+    from musig.sampling import sample_subgraph
 
     rng = np.random.default_rng(0)
     src, dst = rng.integers(0, 10, 40), rng.integers(0, 10, 40)

@@ -1,84 +1,12 @@
 import numpy as np
 import pytest
+from graph_cases import STAR_W, edge_set, spoke_freq
 
 import musig.sampling as sampling
-from musig.sampling import (
-    CSR,
-    cumulative_weights,
-    has_edge,
-    random_walks,
-    sample_neighbors,
-    sample_subgraph,
-)
-
-# Node 0 is a hub with weighted spokes 1..5; 1-2 and 3-4 are extra edges; 6 is isolated.
-STAR_W = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
-
-
-@pytest.fixture(scope="module")
-def star() -> CSR:
-    src = np.r_[np.zeros(5, np.int64), 1, 3]
-    dst = np.r_[np.arange(1, 6), 2, 4]
-    return CSR.from_edges(src, dst, np.r_[STAR_W, 1.0, 1.0], num_nodes=7)
-
-
-@pytest.fixture(scope="module")
-def random_graph() -> CSR:
-    rng = np.random.default_rng(0)
-    n = 300
-    src, dst = rng.integers(0, n, 3000), rng.integers(0, n, 3000)
-    keep = src != dst
-    return CSR.from_edges(src[keep], dst[keep], rng.uniform(0.1, 5, keep.sum()), num_nodes=n)
-
-
-def edge_set(g: CSR) -> set[tuple[int, int]]:
-    row = np.repeat(np.arange(g.num_nodes), g.degree())
-    return set(zip(row.tolist(), g.indices.tolist(), strict=True))
-
-
-# --- CSR -----------------------------------------------------------------------------------------
-
-
-def test_from_edges_symmetric_sorted_and_reduced():
-    g = CSR.from_edges([2, 0, 0, 1], [0, 2, 1, 0], [1.0, 3.0, 2.0, 5.0], num_nodes=4)
-    assert g.indptr.dtype == np.int64 and g.indices.dtype == np.int64
-    assert g.weights.dtype == np.float32
-    np.testing.assert_array_equal(g.indptr, [0, 2, 3, 4, 4])
-    np.testing.assert_array_equal(g.indices, [1, 2, 0, 0])
-    # (0,1) given as 0->1 (2) and 1->0 (5): both directions get 2 + 5
-    np.testing.assert_allclose(g.weights, [7.0, 4.0, 7.0, 4.0])
-    gm = CSR.from_edges([2, 0, 0, 1], [0, 2, 1, 0], [1.0, 3.0, 2.0, 5.0], num_nodes=4, reduce="max")
-    np.testing.assert_allclose(gm.weights, [5.0, 3.0, 5.0, 3.0])
-    np.testing.assert_array_equal(g.degree(), [2, 1, 1, 0])
-
-
-def test_scipy_round_trip(random_graph):
-    g2 = CSR.from_scipy(random_graph.to_scipy())
-    for a, b in zip(random_graph, g2, strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert (random_graph.to_scipy() != random_graph.to_scipy().T).nnz == 0
-
-
-def test_has_edge_matches_dense(random_graph):
-    rng = np.random.default_rng(0)
-    u, v = rng.integers(0, 300, 5000), rng.integers(0, 300, 5000)
-    dense = random_graph.to_scipy().toarray() > 0
-    np.testing.assert_array_equal(has_edge(random_graph, u, v), dense[u, v])
-    assert has_edge(random_graph, u, v).sum() > 50  # both outcomes are exercised
-
-
-def test_csr_validation():
-    with pytest.raises(ValueError, match="finite"):
-        CSR.from_edges([0], [1], [-1.0])
-    with pytest.raises(ValueError, match=r"\[0, 2\)"):
-        CSR.from_edges([0], [5], num_nodes=2)
-
+from musig.csr import CSR
+from musig.sampling import cumulative_weights, sample_neighbors, sample_subgraph
 
 # --- sample_neighbors ----------------------------------------------------------------------------
-
-
-def spoke_freq(src: np.ndarray) -> np.ndarray:
-    return np.bincount(src, minlength=6)[1:6] / src.size
 
 
 def test_weighted_with_replacement_matches_weights(star):
@@ -283,85 +211,6 @@ def test_subgraph_validation(two_relations):
         sample_subgraph(two_relations, [0], {"a": [1, 1], "b": [1]})
     with pytest.raises(ValueError, match="'zzz'"):
         sample_subgraph(two_relations, [0], {"zzz": [1]})
-
-
-# --- random walks --------------------------------------------------------------------------------
-
-
-def test_walk_steps_are_edges(random_graph, star):
-    for g in (random_graph, star):
-        starts = np.arange(g.num_nodes).repeat(3)
-        for p, q in [(1.0, 1.0), (0.5, 2.0)]:
-            w = random_walks(g, starts, 8, p=p, q=q, random_state=0)
-            assert w.shape == (starts.size, 9) and w.dtype == np.int64
-            np.testing.assert_array_equal(w[:, 0], starts)
-            a, b = w[:, :-1].ravel(), w[:, 1:].ravel()
-            isolated = g.degree()[a] == 0
-            assert has_edge(g, a[~isolated], b[~isolated]).all()
-            assert (a[isolated] == b[isolated]).all()
-    w = random_walks(star, [6], 4)
-    np.testing.assert_array_equal(w, [[6] * 5])
-
-
-def test_walk_transition_frequencies(star):
-    w = random_walks(star, np.zeros(20_000, np.int64), 1, random_state=0)
-    assert np.abs(spoke_freq(w[:, 1]) - STAR_W / STAR_W.sum()).max() < 0.015
-    w = random_walks(star, np.zeros(20_000, np.int64), 1, weighted=False, random_state=0)
-    assert np.abs(spoke_freq(w[:, 1]) - 0.2).max() < 0.015
-
-
-def test_node2vec_second_step_exact():
-    # 0-1 (w 1), 0-2 (w 1), 1-2 (w 2), 1-3 (w 3). From 1 after 0: back to 0 (1/p), to 2 (a
-    # neighbour of 0: 1), to 3 (1/q); probabilities proportional to weight * bias.
-    g = CSR.from_edges([0, 0, 1, 1], [1, 2, 2, 3], [1.0, 1.0, 2.0, 3.0], num_nodes=4)
-    p, q = 0.5, 4.0
-    w = random_walks(g, np.zeros(60_000, np.int64), 2, p=p, q=q, random_state=0)
-    via1 = w[w[:, 1] == 1, 2]
-    expected = np.array([1.0 / p, 2.0, 3.0 / q])
-    freq = np.bincount(via1, minlength=4)[[0, 2, 3]] / via1.size
-    assert np.abs(freq - expected / expected.sum()).max() < 0.015
-
-
-def grid(n: int) -> CSR:
-    ids = np.arange(n * n).reshape(n, n)
-    src = np.r_[ids[:, :-1].ravel(), ids[:-1, :].ravel()]
-    dst = np.r_[ids[:, 1:].ravel(), ids[1:, :].ravel()]
-    return CSR.from_edges(src, dst, num_nodes=n * n)
-
-
-def test_node2vec_bias_statistics(random_graph):
-    starts = np.repeat(np.arange(random_graph.num_nodes), 20)
-
-    def return_rate(p: float) -> float:
-        w = random_walks(random_graph, starts, 10, p=p, random_state=0)
-        return float((w[:, 2:] == w[:, :-2]).mean())
-
-    assert return_rate(0.25) > 2 * return_rate(1.0)
-
-    g, n = grid(31), 31
-    starts = np.full(4000, (n // 2) * n + n // 2)
-
-    def spread(q: float) -> float:
-        w = random_walks(g, starts, 20, q=q, random_state=1)
-        r, c = np.divmod(w[:, -1], n)
-        return float(np.mean(np.abs(r - n // 2) + np.abs(c - n // 2)))
-
-    # large q favours backtracking over moving on (BFS-like); small q pushes walks outwards
-    assert spread(4.0) < 0.8 * spread(1.0)
-    assert spread(1.0) < 0.9 * spread(0.25)
-
-
-def test_walk_seeding_and_validation(random_graph):
-    a = random_walks(random_graph, np.arange(50), 5, p=2.0, random_state=3)
-    b = random_walks(random_graph, np.arange(50), 5, p=2.0, random_state=3)
-    c = random_walks(random_graph, np.arange(50), 5, p=2.0, random_state=4)
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-    unsorted = CSR(np.array([0, 2, 3, 4]), np.array([2, 1, 0, 0]), np.ones(4, np.float32))
-    with pytest.raises(ValueError, match="sorted"):
-        random_walks(unsorted, [0], 3, p=0.5)
-    with pytest.raises(ValueError, match="p and q"):
-        random_walks(random_graph, [0], 3, q=0.0)
 
 
 def test_subgraph_without_relations_is_the_seeds_alone():

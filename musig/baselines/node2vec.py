@@ -48,7 +48,7 @@ def fit(ctx: FitContext, cfg: Node2VecConfig = Node2VecConfig()) -> MethodResult
         MethodResult with ``embeddings`` float32 (N, vector_size) (zero rows where masked) and
         ``mask`` bool (N,) True for nodes with degree > 0 in the co-occurrence graph.
     """
-    from musig.sampling import random_walks
+    from musig.walks import random_walks
 
     t0 = time.perf_counter()
     if "cooc" not in ctx.graph.relations:
