@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from musig.audio import FeatureScaler, extract_file
+from musig.audio import extract_file
+from musig.features import FeatureScaler
 from musig.graph import TrackGraph
 from musig.inductive import (
     NodeInputs,

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musig.audio import EXTRACTOR_VERSION, FeatureScaler, catalog_features
+from musig.audio import EXTRACTOR_VERSION
 from musig.baselines import BASELINES
 from musig.data import Dataset, load_dataset
+from musig.features import FeatureScaler, catalog_features
 from musig.graph import GraphConfig, TrackGraph, build_graph
 from musig.methods import FitContext, MethodResult, config_from_dict, config_to_dict
 from musig.runs import RunRecord, save_run
