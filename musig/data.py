@@ -6,14 +6,12 @@ format), an optional ``tracks.csv`` catalog, optional ``challenge_set.json`` and
 :func:`load_dataset` turns it into one shared track index (catalog rows first, then URIs seen only
 in playlists, in first-seen order) and a CSR matrix of playlists over that index. Slice files are
 parsed one at a time, so the JSON text of the 1,000 MPD slices never sits in memory at once.
+:mod:`musig.writer` writes such folders.
 """
 
 from __future__ import annotations
 
-import functools
 import gzip as gzip_lib
-import hashlib
-import io
 import json
 import re
 import zlib
@@ -24,13 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musig.utils import atomic_dir, fingerprint
+from musig.utils import fingerprint
 
 TRACK_COLUMNS = ["track_uri", "track_name", "artist_name", "duration_ms", "genre", "audio"]
 _SLICE_RE = re.compile(r"^mpd\.slice\.(\d+)-(\d+)\.json(?:\.gz)?$")
 # Fixed stamps keep write_dataset's output byte-deterministic.
-_STAMP = "1970-01-01 00:00:00.000000"
-_MODIFIED_AT = 0
 
 
 @dataclass(frozen=True)
@@ -255,13 +251,13 @@ def load_dataset(root: str | Path) -> Dataset:
                 if k is None:
                     k = uri_to_index[uri] = len(uri_to_index)
                     new["track_uri"].append(uri)
-                    new["track_name"].append(_str(t.get("track_name")))
-                    new["artist_name"].append(_str(t.get("artist_name")))
+                    new["track_name"].append(as_text(t.get("track_name")))
+                    new["artist_name"].append(as_text(t.get("artist_name")))
                     new["duration_ms"].append(_int_or_none(t.get("duration_ms")))
                 flat.append(k)
             lengths.append(len(entries))
             pids.append(pid)
-            names.append(_str(pl.get("name")))
+            names.append(as_text(pl.get("name")))
         chunks.append(np.array(flat, dtype=np.int64))
         del data, playlists  # free this slice's JSON before parsing the next one
 
@@ -317,12 +313,9 @@ def _check_playlist(pl: object, path: Path, i: int) -> tuple[int, list]:
     return pid, entries
 
 
-def _str(value: object) -> str:
+def as_text(value: object) -> str:
+    """A JSON/CSV field as text: strings unchanged, None as "", anything else via str()."""
     return value if isinstance(value, str) else ("" if value is None else str(value))
-
-
-def _is_blank(v: object) -> bool:
-    return v is None or v is pd.NA or v == "" or (isinstance(v, float) and v != v)
 
 
 def _int_or_none(value: object) -> int | None:
@@ -442,7 +435,7 @@ def _read_challenge(path: Path, train_pids: dict[int, Path]) -> list[ChallengePl
         name = pl.get("name")
         out.append(
             ChallengePlaylist(
-                pid, None if name is None else _str(name), n_hold, n_samples, n_total, seeds
+                pid, None if name is None else as_text(name), n_hold, n_samples, n_total, seeds
             )
         )
     return out
@@ -522,256 +515,3 @@ def load_feature_table(root: str | Path) -> pd.DataFrame | None:
     out = pd.DataFrame(X.astype(np.float32), columns=[str(c) for c in feat_cols])
     out.insert(0, "track_uri", uris.reset_index(drop=True))
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing
-
-
-_ENTRY_KEYS = ("track_uri", "track_name", "artist_name", "artist_uri", "album_uri", "album_name")
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^0-9a-z]+", "-", name.lower()).strip("-")[:40] or "unknown"
-    # The hash keeps names that slug alike ("AC/DC", "AC DC") apart.
-    return f"{slug}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
-
-
-class _TrackInfo:
-    """Column lists of a tracks frame, to build MPD track entries without per-row pandas calls."""
-
-    def __init__(self, tracks: pd.DataFrame, idx: np.ndarray | None = None) -> None:
-        rows = tracks if idx is None else tracks.iloc[idx]
-        blank = [""] * len(rows)
-        self.cols = {
-            k: ["" if pd.isna(v) else str(v) for v in rows[k].tolist()] if k in rows else blank
-            for k in _ENTRY_KEYS
-        }
-        dur = rows["duration_ms"].tolist() if "duration_ms" in rows else [None] * len(rows)
-        self.cols["duration_ms"] = [None if pd.isna(d) else int(d) for d in dur]
-        self.memo: dict[int, dict] = {}
-
-    def entry(self, i: int | None, pos: int, given: dict | None = None) -> dict:
-        """Entry for row ``i`` (None: not in the frame); non-blank keys of ``given`` win."""
-        e = {k: (None if i is None else v[i]) for k, v in self.cols.items()}
-        if given:
-            e.update((k, v) for k, v in given.items() if k in e and not _is_blank(v))
-        artist = _str(e["artist_name"])
-        return {
-            "pos": pos,
-            "track_uri": _str(e["track_uri"]),
-            "track_name": _str(e["track_name"]),
-            "artist_name": artist,
-            "artist_uri": _str(e["artist_uri"]) or f"synth:artist:{_slug(artist)}",
-            "album_uri": _str(e["album_uri"]) or f"synth:album:{_slug(artist)}",
-            "album_name": _str(e["album_name"]) or artist,
-            "duration_ms": None if e["duration_ms"] is None else int(e["duration_ms"]),
-        }
-
-    def row_entry(self, i: int, pos: int) -> dict:
-        """Same as ``entry(i, pos)``, memoised: most playlist tracks are bare catalog URIs."""
-        base = self.memo.get(i)
-        if base is None:
-            base = self.memo[i] = self.entry(i, 0)
-        return {**base, "pos": pos}
-
-
-def track_dicts(tracks: pd.DataFrame, idx: np.ndarray | Sequence[int]) -> list[dict]:
-    """MPD track entries for rows ``idx`` of ``tracks``, with ``pos`` 0..len(idx)-1.
-
-    ``artist_uri``, ``album_uri`` and ``album_name`` come from columns of that name when present
-    and non-empty; otherwise they are derived from ``artist_name`` ("synth:artist:<slug>",
-    "synth:album:<slug>", album name = artist name). ``duration_ms`` is None when unknown.
-
-    Args:
-        tracks: a tracks frame (as ``Dataset.tracks``), at least column ``track_uri``.
-        idx: int (K,) row positions.
-    """
-    idx = np.asarray(idx, dtype=np.int64).reshape(-1)
-    info = _TrackInfo(tracks, idx)
-    return [info.entry(k, k) for k in range(len(idx))]
-
-
-def write_dataset(
-    root: str | Path,
-    tracks: pd.DataFrame,
-    playlists: list[dict],
-    *,
-    slice_size: int = 1000,
-    gzip: bool = True,
-    challenge: list[ChallengePlaylist] | list[dict] | None = None,
-    truth: dict[int, list[str]] | None = None,
-    extra_files: dict[str, bytes] | None = None,
-) -> None:
-    """Write a dataset folder that :func:`load_dataset` reads back; the folder at ``root`` is
-    built aside and then replaces any existing one as a whole, so a failure leaves nothing behind.
-
-    Output is byte-deterministic (fixed timestamps, gzip mtime 0). Rows of ``tracks`` whose
-    ``in_catalog`` is False are not written to tracks.csv: they are recovered from the playlists
-    on load, so ``load_dataset`` after ``write_dataset(ds.tracks, ...)`` rebuilds the same index
-    when the same playlists are written in the same order.
-
-    Args:
-        root: the dataset folder to create or replace.
-        tracks: catalog frame: track_uri plus optional track_name, artist_name, duration_ms, genre,
-            audio and extra columns (written to tracks.csv as-is).
-        playlists: MPD-style dicts with ``pid`` (int), optional ``name`` and ``tracks``: a list of
-            dicts with ``track_uri`` (other fields default from ``tracks``) or plain URI strings.
-        slice_size: playlists per ``mpd.slice.<a>-<b>.json`` file.
-        gzip: write ``.json.gz`` slices instead of ``.json``.
-        challenge: ChallengePlaylist objects or MPD challenge dicts -> challenge_set.json.
-        truth: held-out URIs per challenge pid -> challenge_truth.json.
-        extra_files: relative path -> bytes, written as-is (e.g. world.json, audio files).
-    """
-    if slice_size < 1:
-        raise ValueError(f"slice_size must be >= 1, got {slice_size}")
-    catalog = _catalog_frame(tracks)
-    info = _TrackInfo(catalog)
-    row_of = {u: i for i, u in enumerate(info.cols["track_uri"])}
-    body = [_playlist_json(pl, i, info, row_of) for i, pl in enumerate(playlists)]
-    pids = [pl["pid"] for pl in body]
-    if len(set(pids)) != len(pids):
-        dup = next(p for p in pids if pids.count(p) > 1)
-        raise ValueError(f"duplicate pid {dup} in playlists")
-
-    files: dict[str, bytes] = {}
-    buf = io.StringIO()
-    catalog.to_csv(buf, index=False, lineterminator="\n")
-    files["tracks.csv"] = buf.getvalue().encode("utf-8")
-    for a in range(0, len(body), slice_size):
-        chunk = body[a : a + slice_size]
-        rng = f"{a}-{a + len(chunk) - 1}"
-        doc = {"info": {"generated_on": _STAMP, "slice": rng, "version": "v1"}, "playlists": chunk}
-        data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-        name = f"playlists/mpd.slice.{rng}.json"
-        if gzip:
-            files[name + ".gz"] = _gzip_bytes(data)
-        else:
-            files[name] = data
-    if challenge is not None:
-        files["challenge_set.json"] = _challenge_json(challenge, info, row_of, set(pids))
-    if truth is not None:
-        obj = {str(int(p)): [str(u) for u in truth[p]] for p in sorted(truth, key=int)}
-        files["challenge_truth.json"] = (json.dumps(obj, indent=2) + "\n").encode("utf-8")
-    for rel, data in (extra_files or {}).items():
-        rel_path = Path(rel)
-        if rel_path.is_absolute() or ".." in rel_path.parts or not rel_path.parts:
-            raise ValueError(f"extra_files: {rel!r} must be a relative path inside the folder")
-        if rel_path.as_posix() in files:
-            raise ValueError(f"extra_files: {rel!r} would overwrite a dataset file")
-        files[rel_path.as_posix()] = bytes(data)
-
-    with atomic_dir(root) as tmp:
-        for rel, data in files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-
-
-def _gzip_bytes(data: bytes) -> bytes:
-    return gzip_lib.compress(data, compresslevel=6, mtime=0)
-
-
-def _catalog_frame(tracks: pd.DataFrame) -> pd.DataFrame:
-    if "track_uri" not in tracks.columns:
-        raise ValueError("tracks: missing required column 'track_uri'")
-    if "in_catalog" in tracks.columns:
-        tracks = tracks[tracks["in_catalog"].to_numpy(dtype=bool)]
-    out = pd.DataFrame(index=range(len(tracks)))
-    for col in TRACK_COLUMNS:
-        if col == "duration_ms":
-            values = tracks[col].tolist() if col in tracks.columns else [None] * len(tracks)
-            out[col] = pd.array([None if pd.isna(v) else int(v) for v in values], dtype="Int64")
-        elif col in tracks.columns:
-            out[col] = [("" if pd.isna(v) else str(v)) for v in tracks[col].tolist()]
-        else:
-            out[col] = ""
-    for col in tracks.columns:
-        if col not in TRACK_COLUMNS and col != "in_catalog":
-            out[col] = tracks[col].to_numpy()
-    uris = out["track_uri"]
-    bad = np.flatnonzero((uris == "").to_numpy() | uris.duplicated().to_numpy())
-    if len(bad):
-        raise ValueError(f"tracks: data row {bad[0] + 1}: empty or duplicate track_uri")
-    return out
-
-
-def _playlist_json(pl: dict, i: int, info: _TrackInfo, row_of: dict[str, int]) -> dict:
-    pid = pl.get("pid") if isinstance(pl, dict) else None
-    if not isinstance(pid, int | np.integer) or isinstance(pid, bool):
-        raise ValueError(f"playlists[{i}]: missing or non-integer 'pid' ({pid!r})")
-    pid = int(pid)
-    tracks = pl.get("tracks", [])
-    if not isinstance(tracks, list):
-        raise ValueError(f"playlists[{i}] (pid {pid}): 'tracks' must be a list")
-    entries = []
-    for pos, t in enumerate(tracks):
-        given = {"track_uri": t} if isinstance(t, str) else t
-        uri = given.get("track_uri") if isinstance(given, dict) else None
-        if not isinstance(uri, str) or not uri:
-            raise ValueError(f"playlists[{i}] (pid {pid}), pos {pos}: track has no track_uri")
-        row = row_of.get(uri)
-        bare = row is not None and given.keys() <= {"track_uri", "pos"}
-        entries.append(info.row_entry(row, pos) if bare else info.entry(row, pos, given))
-    out = {"name": _str(pl.get("name"))}
-    if pl.get("description") is not None:
-        out["description"] = _str(pl["description"])
-    out.update(
-        collaborative="true" if pl.get("collaborative") in (True, "true") else "false",
-        pid=pid,
-        modified_at=int(pl.get("modified_at", _MODIFIED_AT)),
-        num_tracks=len(entries),
-        num_albums=len({e["album_uri"] for e in entries}),
-        num_followers=int(pl.get("num_followers", 1)),
-        tracks=entries,
-        num_edits=int(pl.get("num_edits", 1)),
-        duration_ms=sum(e["duration_ms"] or 0 for e in entries),
-        num_artists=len({e["artist_uri"] for e in entries}),
-    )
-    return out
-
-
-def _challenge_json(
-    challenge: list, info: _TrackInfo, row_of: dict[str, int], train_pids: set[int]
-) -> bytes:
-    out = []
-    seen: set[int] = set()
-    for i, c in enumerate(challenge):
-        if isinstance(c, ChallengePlaylist):
-            c = {
-                "pid": c.pid,
-                "name": c.name,
-                "num_holdouts": c.num_holdouts,
-                "num_samples": c.num_samples,
-                "num_tracks": c.num_tracks,
-                "tracks": list(c.seed_uris),
-            }
-        pl = _playlist_json(c, i, info, row_of)
-        if pl["pid"] in seen or pl["pid"] in train_pids:
-            raise ValueError(f"challenge[{i}]: pid {pl['pid']} is a duplicate or a playlist pid")
-        seen.add(pl["pid"])
-        entry = {"pid": pl["pid"]}
-        if c.get("name") is not None:
-            entry["name"] = pl["name"]
-        n_samples = len(pl["tracks"])
-        n_hold = c.get("num_holdouts")
-        n_total = c.get("num_tracks")
-        if n_hold is None and n_total is None:
-            raise ValueError(f"challenge[{i}] (pid {pl['pid']}): needs num_holdouts or num_tracks")
-        n_hold = int(n_total) - n_samples if n_hold is None else int(n_hold)
-        entry.update(
-            num_holdouts=n_hold,
-            num_samples=n_samples,
-            num_tracks=n_samples + n_hold if n_total is None else int(n_total),
-            tracks=pl["tracks"],
-        )
-        out.append(entry)
-    doc = {
-        "date": _STAMP,
-        "version": "v1",
-        "name": "challenge_set",
-        "description": "musig challenge set",
-        "playlists": out,
-    }
-    return json.dumps(doc, ensure_ascii=False).encode("utf-8")

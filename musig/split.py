@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from musig.data import Dataset, load_dataset, write_dataset
+from musig.data import Dataset, load_dataset
 from musig.utils import as_rng, atomic_dir
+from musig.writer import write_dataset
 
 
 @dataclass(frozen=True)

@@ -586,7 +586,7 @@ def generate_world(
     """
     from tqdm.auto import tqdm
 
-    from musig.data import write_dataset
+    from musig.writer import write_dataset
 
     if audio_files not in ("examples", "all", "none"):
         raise ValueError(f"audio_files must be 'examples', 'all' or 'none', got {audio_files!r}")

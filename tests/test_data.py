@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from dataset_cases import catalog as _catalog
+from dataset_cases import playlists as _playlists
 
 from musig import data
 from musig.data import (
@@ -16,33 +18,8 @@ from musig.data import (
     load_dataset,
     load_feature_table,
     read_challenge,
-    track_dicts,
-    write_dataset,
 )
-
-
-def _catalog() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "track_uri": ["t:a", "t:b", "t:c", "t:cold"],
-            "track_name": ["A", "NA", "C, with comma", "Cold"],
-            "artist_name": ["X", "Y", "X", "Z"],
-            "duration_ms": pd.array([1000, None, 3000, 4000], dtype="Int64"),
-            "genre": ["rock", "", "jazz", "rock"],
-            "audio": ["audio/a.wav", "", "", ""],
-        }
-    )
-
-
-def _playlists() -> list[dict]:
-    # pid order deliberately not sorted; "t:new" and "t:new2" exist only in playlists.
-    return [
-        {"pid": 7, "name": "first", "tracks": ["t:a", "t:b", "t:a"]},
-        {"pid": 3, "name": "second", "tracks": [{"track_uri": "t:new", "track_name": "New"}]},
-        {"pid": 11, "name": "third", "tracks": ["t:c", "t:new", "t:b"]},
-        {"pid": 4, "name": "empty", "tracks": []},
-        {"pid": 5, "tracks": [{"track_uri": "t:new2", "artist_name": "W", "duration_ms": 5}]},
-    ]
+from musig.writer import write_dataset
 
 
 @pytest.mark.parametrize("use_gzip", [True, False])
@@ -97,47 +74,6 @@ def test_round_trip_values(tmp_path: Path, use_gzip: bool) -> None:
     assert ds.challenge == challenge
     assert ds.truth == truth
     assert len(ds.fingerprint) == 16
-
-
-def test_write_is_deterministic_and_reload_is_stable(tmp_path: Path) -> None:
-    write_dataset(tmp_path / "a", _catalog(), _playlists(), slice_size=2)
-    write_dataset(tmp_path / "b", _catalog(), _playlists(), slice_size=2)
-    for p in sorted((tmp_path / "a").rglob("*")):
-        if p.is_file():
-            assert p.read_bytes() == (tmp_path / "b" / p.relative_to(tmp_path / "a")).read_bytes()
-
-    ds = load_dataset(tmp_path / "a")
-    # Writing a loaded dataset back (non-catalog rows included) reproduces the same index.
-    pls = [
-        {"pid": int(pid), "name": name, "tracks": track_dicts(ds.tracks, ds.playlist(i))}
-        for i, (pid, name) in enumerate(zip(ds.pids, ds.playlist_names, strict=True))
-    ]
-    write_dataset(tmp_path / "c", ds.tracks, pls, gzip=False)
-    ds2 = load_dataset(tmp_path / "c")
-    assert ds2.fingerprint == ds.fingerprint
-    pd.testing.assert_frame_equal(ds2.tracks, ds.tracks)
-
-
-def test_written_slice_is_mpd_format(tmp_path: Path) -> None:
-    write_dataset(tmp_path / "ds", _catalog(), _playlists()[:1], gzip=True)
-    raw = gzip.decompress((tmp_path / "ds/playlists/mpd.slice.0-0.json.gz").read_bytes())
-    doc = json.loads(raw)
-    assert doc["info"]["slice"] == "0-0" and "generated_on" in doc["info"]
-    pl = doc["playlists"][0]
-    assert pl["collaborative"] == "false" and pl["pid"] == 7
-    assert pl["num_tracks"] == 3 and pl["num_artists"] == 2 and pl["num_albums"] == 2
-    assert pl["duration_ms"] == 2000  # unknown duration of t:b counts as 0
-    assert [t["pos"] for t in pl["tracks"]] == [0, 1, 2]
-    assert set(pl["tracks"][0]) == {
-        "pos",
-        "track_uri",
-        "track_name",
-        "artist_name",
-        "artist_uri",
-        "album_uri",
-        "album_name",
-        "duration_ms",
-    }
 
 
 def _write_json(path: Path, obj: object) -> None:
@@ -267,20 +203,6 @@ def test_subset_playlists(tmp_path: Path) -> None:
         ds.subset_playlists([5])
 
 
-def test_track_dicts_derives_uris(tmp_path: Path) -> None:
-    d = track_dicts(_catalog(), np.array([2, 0]))
-    assert [e["pos"] for e in d] == [0, 1]
-    assert [e["track_uri"] for e in d] == ["t:c", "t:a"]
-    assert d[0]["artist_uri"] == d[1]["artist_uri"]  # same artist "X"
-    assert d[0]["artist_uri"].startswith("synth:artist:x-")
-    assert d[0]["album_uri"].startswith("synth:album:")
-    assert d[0]["duration_ms"] == 3000
-    cat = _catalog().assign(artist_uri="spotify:artist:q", album_name="Alb")
-    e = track_dicts(cat, [1])[0]
-    assert e["artist_uri"] == "spotify:artist:q" and e["album_name"] == "Alb"
-    assert e["duration_ms"] is None
-
-
 # --- validation errors -------------------------------------------------------------------------
 
 
@@ -383,46 +305,6 @@ def test_challenge_errors(tmp_path: Path) -> None:
     _write_json(tmp_path / "challenge_truth.json", {"51": ["t:a"]})
     with pytest.raises(ValueError, match=r"challenge_truth\.json: pid 51"):
         load_dataset(tmp_path)
-
-
-def test_write_errors() -> None:
-    with pytest.raises(ValueError, match="duplicate pid 3"):
-        write_dataset("/nonexistent/x", _catalog(), [{"pid": 3, "tracks": []}] * 2)
-    with pytest.raises(ValueError, match=r"playlists\[0\] \(pid 3\), pos 1"):
-        write_dataset("/nonexistent/x", _catalog(), [{"pid": 3, "tracks": ["t:a", {"x": 1}]}])
-    bad = _catalog().assign(track_uri=["u", "v", "u", "w"])
-    with pytest.raises(ValueError, match="row 3"):
-        write_dataset("/nonexistent/x", bad, [])
-    ch = [ChallengePlaylist(3, None, 1, 0, 1, [])]
-    with pytest.raises(ValueError, match="pid 3 is a duplicate or a playlist pid"):
-        write_dataset("/nonexistent/x", _catalog(), [{"pid": 3, "tracks": []}], challenge=ch)
-    with pytest.raises(ValueError, match="relative path"):
-        write_dataset("/nonexistent/x", _catalog(), [], extra_files={"../up": b""})
-    assert not Path("/nonexistent").exists()
-
-
-def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path / "ds"
-    write_dataset(root, _catalog(), [{"pid": 1, "tracks": ["t:a"]}])
-    before = load_dataset(root).fingerprint
-    calls = {"n": 0}
-    real = Path.write_bytes
-
-    def failing(self: Path, payload: bytes) -> int:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise OSError("disk full")
-        return real(self, payload)
-
-    monkeypatch.setattr(Path, "write_bytes", failing)
-    with pytest.raises(OSError, match="disk full"):
-        write_dataset(root, _catalog(), _playlists(), slice_size=1)
-    calls["n"] = 0
-    with pytest.raises(OSError, match="disk full"):
-        write_dataset(tmp_path / "new", _catalog(), _playlists(), slice_size=1)
-    monkeypatch.undo()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]  # no temp folders, no "new"
-    assert load_dataset(root).fingerprint == before  # the old folder is untouched
 
 
 # --- feature tables ----------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from signals import song, tone
 
 from musig import audio, features
 from musig.audio import FEATURE_NAMES
-from musig.data import load_dataset, write_dataset
+from musig.data import load_dataset
 from musig.features import FeatureScaler
+from musig.writer import write_dataset
 
 
 def test_scaler_fit_transform_clip_and_round_trip():

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musig.data import load_dataset, write_dataset
+from musig.data import load_dataset
 from musig.split import (
     RECSYS18_SCENARIOS,
     Scenario,
@@ -13,6 +13,7 @@ from musig.split import (
     make_split,
     validation_split,
 )
+from musig.writer import write_dataset
 
 N_CATALOG = 80
 N_PLAYLISTS = 60
