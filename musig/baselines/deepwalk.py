@@ -21,11 +21,11 @@ class DeepWalkConfig:
     walk_length: int = 40  # steps per walk (a walk holds walk_length + 1 nodes)
     vector_size: int = 64
     window: int = 5  # tuned on validation (benchmarks/tune.py)
-    epochs: int = 10  # tuned on validation
+    epochs: int = 20  # tuned on validation
     negative: int = 5
     ns_exponent: float = 0.75
     sample: float = 1e-3
-    alpha: float = 0.025
+    alpha: float = 0.05  # tuned on validation
     min_alpha: float = 1e-4
     shrink_windows: bool = True
     workers: int = 1  # gensim is reproducible only with one worker

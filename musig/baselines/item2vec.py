@@ -14,7 +14,8 @@ from musig.utils import as_rng
 
 @dataclass(frozen=True)
 class Item2VecConfig:
-    """Hyperparameters of item2vec; defaults fit 5k tracks / 10k playlists in ~20 s, one core."""
+    """Hyperparameters of item2vec; defaults fit 5k tracks / 10k playlists in about a minute, one
+    core."""
 
     vector_size: int = 64  # embedding dimension D, same as the other baselines
     window: int = 50  # cap on the context window; item2vec treats the whole playlist as context
@@ -22,7 +23,7 @@ class Item2VecConfig:
     negative: int = 5  # negative samples per positive pair
     ns_exponent: float = 0.75  # unigram^0.75 negative distribution (word2vec default)
     sample: float = 1e-3  # down-sample very popular tracks, as item2vec does for frequent items
-    alpha: float = 0.025  # initial learning rate, decayed linearly to min_alpha
+    alpha: float = 0.1  # initial learning rate, decayed linearly to min_alpha (tuned)
     min_alpha: float = 1e-4
     # Playlists are sets, not sentences: use the full window for every position.
     shrink_windows: bool = False
