@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from musig.api import load_run
@@ -97,3 +98,32 @@ def test_mpd_quirks_fixture_evaluates_unchanged(tmp_path):
     content_run = next((tmp_path / "res" / "runs").glob("content-*"))
     with pytest.raises(ValueError, match="table"):
         load_run(content_run).embed_audio(Path("any.wav"))
+
+
+def test_paired_bootstrap_against_each_baseline():
+    from musig.evaluation import summarise, to_markdown
+
+    rng = np.random.default_rng(0)
+    base = rng.random(200)
+    frames = {
+        name: pd.DataFrame(
+            {
+                "pid": np.arange(200),
+                **{m: base + shift for m in ("ndcg", "r_precision", "recall@100", "recall@500")},
+                "clicks": np.zeros(200),
+                "cold_recall@100": np.nan,
+                "cold_held": 0,
+                "scenario": "all",
+            }
+        )
+        for name, shift in (("musig", 0.0), ("als", 0.05), ("content", -0.1))
+    }
+    per_seed = {
+        m: [{k: float(f[k].mean()) for k in ("ndcg", "r_precision")}] for m, f in frames.items()
+    }
+    res = summarise(frames, per_seed, {m: [1.0] for m in frames}, EvalConfig(n_boot=200))
+    each = res["paired_each"]
+    assert set(each) == {"als", "content"} and res["paired"]["against"] == "als"
+    assert each["content"]["ndcg"]["diff"] == pytest.approx(0.1)  # every playlist +0.1
+    assert each["als"]["ndcg"]["hi"] < 0 < each["content"]["ndcg"]["lo"]
+    assert "| MUSIG − | NDCG" in to_markdown(res) and "| content | +0.1000" in to_markdown(res)
