@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from musig import audio
 from musig.audio import EXTRACTOR_VERSION, FEATURE_NAMES, AudioConfig
@@ -174,8 +175,6 @@ def catalog_features(
     """
     from tqdm.auto import tqdm
 
-    from musig.data import load_feature_table
-
     root = Path(dataset.root)
     table = load_feature_table(root)
     if table is not None:
@@ -323,3 +322,56 @@ class FeatureScaler:
             clip=float(d.get("clip", 8.0)),
             min_std=float(d.get("min_std", 1e-6)),
         )
+
+
+def load_feature_table(root: str | Path) -> pd.DataFrame | None:
+    """Load ``features.csv`` or ``features.parquet`` from a dataset folder.
+
+    NaN values are allowed; callers treat a row with any NaN as a track without features.
+
+    Returns:
+        None if neither file exists, else a DataFrame (RangeIndex) with column ``track_uri`` (str)
+        followed by the feature columns as float32.
+
+    Raises:
+        ValueError: both files exist, ``track_uri`` is missing, empty or duplicated (naming the
+            data row, counted from 1), a column is not numeric, or a value is infinite.
+    """
+    root = Path(root)
+    csv, parquet = root / "features.csv", root / "features.parquet"
+    if csv.exists() and parquet.exists():
+        raise ValueError(f"{root}: both features.csv and features.parquet exist; keep one")
+    if not csv.exists() and not parquet.exists():
+        return None
+    path = csv if csv.exists() else parquet
+    try:
+        if path is csv:
+            df = pd.read_csv(path, dtype={"track_uri": str})
+        else:
+            df = pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError) as e:
+        raise ValueError(f"{path}: cannot read feature table ({e})") from e
+    if "track_uri" not in df.columns:
+        raise ValueError(f"{path}: missing required column 'track_uri'")
+    feat_cols = [c for c in df.columns if c != "track_uri"]
+    if not feat_cols:
+        raise ValueError(f"{path}: needs at least one numeric feature column")
+    for col in feat_cols:
+        if not (pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
+            raise ValueError(f"{path}: column {col!r} is not numeric (dtype {df[col].dtype})")
+    uris = df["track_uri"].astype("str")
+    empty = np.flatnonzero((df["track_uri"].isna() | (uris == "")).to_numpy())
+    if len(empty):
+        raise ValueError(f"{path}: data row {empty[0] + 1}: empty track_uri")
+    dup = np.flatnonzero(uris.duplicated().to_numpy())
+    if len(dup):
+        raise ValueError(
+            f"{path}: data row {dup[0] + 1}: duplicate track_uri {uris.iloc[dup[0]]!r}"
+        )
+    X = df[feat_cols].to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(X).any():
+        col = feat_cols[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
+        raise ValueError(f"{path}: column {col!r} has infinite values")
+    out = pd.DataFrame(X.astype(np.float32), columns=[str(c) for c in feat_cols])
+    out.insert(0, "track_uri", uris.reset_index(drop=True))
+    return out

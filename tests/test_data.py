@@ -16,7 +16,6 @@ from musig import data
 from musig.data import (
     ChallengePlaylist,
     load_dataset,
-    load_feature_table,
     read_challenge,
 )
 from musig.writer import write_dataset
@@ -305,44 +304,3 @@ def test_challenge_errors(tmp_path: Path) -> None:
     _write_json(tmp_path / "challenge_truth.json", {"51": ["t:a"]})
     with pytest.raises(ValueError, match=r"challenge_truth\.json: pid 51"):
         load_dataset(tmp_path)
-
-
-# --- feature tables ----------------------------------------------------------------------------
-
-
-def test_feature_table_csv_and_parquet(tmp_path: Path) -> None:
-    assert load_feature_table(tmp_path) is None
-    (tmp_path / "features.csv").write_text("track_uri,f1,f2\nu1,1.5,2\nu2,,3\nu3,nan,4\n")
-    ft = load_feature_table(tmp_path)
-    assert ft.columns.tolist() == ["track_uri", "f1", "f2"]
-    assert ft["track_uri"].tolist() == ["u1", "u2", "u3"]
-    assert ft["f1"].dtype == np.float32 and ft["f2"].dtype == np.float32
-    np.testing.assert_array_equal(ft["f1"].to_numpy(), np.array([1.5, np.nan, np.nan], np.float32))
-    assert isinstance(ft.index, pd.RangeIndex)
-
-    (tmp_path / "features.csv").unlink()
-    pd.DataFrame({"track_uri": ["a", "b"], "x": [1, 2], "flag": [True, False]}).to_parquet(
-        tmp_path / "features.parquet"
-    )
-    ft = load_feature_table(tmp_path)
-    np.testing.assert_array_equal(ft[["x", "flag"]].to_numpy(), [[1, 1], [2, 0]])
-    (tmp_path / "features.csv").write_text("track_uri,f\nu,1\n")
-    with pytest.raises(ValueError, match="both features.csv and features.parquet"):
-        load_feature_table(tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("text", "pattern"),
-    [
-        ("uri,f1\nu1,1\n", r"features\.csv: missing required column 'track_uri'"),
-        ("track_uri\nu1\n", r"features\.csv: needs at least one numeric"),
-        ("track_uri,f1,mood\nu1,1,sad\n", r"features\.csv: column 'mood' is not numeric"),
-        ("track_uri,f1\nu1,1\nu2,2\nu1,3\n", r"features\.csv: data row 3: duplicate track_uri"),
-        ("track_uri,f1\nu1,1\n,2\n", r"features\.csv: data row 2: empty track_uri"),
-        ("track_uri,f1\nu1,inf\n", r"column 'f1' has infinite"),
-    ],
-)
-def test_feature_table_errors(tmp_path: Path, text: str, pattern: str) -> None:
-    (tmp_path / "features.csv").write_text(text)
-    with pytest.raises(ValueError, match=pattern):
-        load_feature_table(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from signals import song, tone
 from musig import audio, features
 from musig.audio import FEATURE_NAMES
 from musig.data import load_dataset
-from musig.features import FeatureScaler
+from musig.features import FeatureScaler, load_feature_table
 from musig.writer import write_dataset
 
 
@@ -154,3 +155,41 @@ def test_catalog_survives_bad_cache_and_unwritable_cache(catalog, monkeypatch):
     np.testing.assert_array_equal(mask2, mask)
     assert any("ignoring unreadable feature cache" in m for m in msgs)
     assert any("feature cache not saved" in m for m in msgs)
+
+
+def test_feature_table_csv_and_parquet(tmp_path: Path) -> None:
+    assert load_feature_table(tmp_path) is None
+    (tmp_path / "features.csv").write_text("track_uri,f1,f2\nu1,1.5,2\nu2,,3\nu3,nan,4\n")
+    ft = load_feature_table(tmp_path)
+    assert ft.columns.tolist() == ["track_uri", "f1", "f2"]
+    assert ft["track_uri"].tolist() == ["u1", "u2", "u3"]
+    assert ft["f1"].dtype == np.float32 and ft["f2"].dtype == np.float32
+    np.testing.assert_array_equal(ft["f1"].to_numpy(), np.array([1.5, np.nan, np.nan], np.float32))
+    assert isinstance(ft.index, pd.RangeIndex)
+
+    (tmp_path / "features.csv").unlink()
+    pd.DataFrame({"track_uri": ["a", "b"], "x": [1, 2], "flag": [True, False]}).to_parquet(
+        tmp_path / "features.parquet"
+    )
+    ft = load_feature_table(tmp_path)
+    np.testing.assert_array_equal(ft[["x", "flag"]].to_numpy(), [[1, 1], [2, 0]])
+    (tmp_path / "features.csv").write_text("track_uri,f\nu,1\n")
+    with pytest.raises(ValueError, match="both features.csv and features.parquet"):
+        load_feature_table(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("uri,f1\nu1,1\n", r"features\.csv: missing required column 'track_uri'"),
+        ("track_uri\nu1\n", r"features\.csv: needs at least one numeric"),
+        ("track_uri,f1,mood\nu1,1,sad\n", r"features\.csv: column 'mood' is not numeric"),
+        ("track_uri,f1\nu1,1\nu2,2\nu1,3\n", r"features\.csv: data row 3: duplicate track_uri"),
+        ("track_uri,f1\nu1,1\n,2\n", r"features\.csv: data row 2: empty track_uri"),
+        ("track_uri,f1\nu1,inf\n", r"column 'f1' has infinite"),
+    ],
+)
+def test_feature_table_errors(tmp_path: Path, text: str, pattern: str) -> None:
+    (tmp_path / "features.csv").write_text(text)
+    with pytest.raises(ValueError, match=pattern):
+        load_feature_table(tmp_path)
