@@ -99,14 +99,20 @@ def embed_nodes(
     *,
     batch_size: int = 2048,
     random_state: RandomState = 0,
+    cum_weights: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Embed ``nodes`` in mini-batches; memory grows with the batch and fan-outs, not the graph.
 
+    Args:
+        cum_weights: :func:`~musig.sampling.cumulative_weights` of ``relations``, when the caller
+            has them already (training embeds held-out nodes many times); computed otherwise.
     Returns:
         float32 (len(nodes), out_channels), L2-normalised rows.
     """
     rng = as_rng(random_state)
-    cum = {r: cumulative_weights(relations[r]) for r in fanouts if r in relations}
+    cum = cum_weights
+    if cum is None:
+        cum = {r: cumulative_weights(relations[r]) for r in fanouts if r in relations}
     was_training = model.training
     model.eval()
     out = []

@@ -296,8 +296,18 @@ def fit(
                     out[f"{prefix}{task}_auc"] = _auc((z[0] * z[1]).sum(1), (z[2] * z[3]).sum(1))
             return out
 
+        cum_weights = {r: cumulative_weights(g) for r, g in train_rel.items()}
+
         def embed_model(nodes: np.ndarray) -> np.ndarray:
-            return embed_nodes(model, train_rel, inputs, nodes, fanouts, random_state=cfg.seed)
+            return embed_nodes(
+                model,
+                train_rel,
+                inputs,
+                nodes,
+                fanouts,
+                random_state=cfg.seed,
+                cum_weights=cum_weights,
+            )
 
         def diagnostics(step: int) -> dict:
             record = {"step": step, "kind": "eval", **held_out_aucs(embed_model)}
@@ -313,7 +323,6 @@ def fit(
         )
         emit({"step": 0, "kind": "reference", **held_out_aucs(lambda i: unit_x[i], "content_")})
 
-        cum_weights = {r: cumulative_weights(g) for r, g in train_rel.items()}
         start = time.perf_counter()
         bar = tqdm(range(cfg.steps), desc="musig", disable=not ctx.progress, leave=False)
         for step in bar:
