@@ -25,7 +25,7 @@ from musig.pipeline import load_features, resolve_config, train_run
 
 def clip_30s(world: Path, out: Path) -> Path:
     """A 30 s WAV made of a catalog track's re-rendered audio repeated (the upload example)."""
-    from musig.synth_audio import render_track
+    from musig.synth import render_track
 
     y, sr = render_track(world / "world.json", "synth:track:00001")
     sf.write(out, np.tile(y, int(np.ceil(30 * sr / len(y))))[: 30 * sr], sr)

@@ -67,7 +67,7 @@ def renderer_for(dataset: Dataset):
         return None
     from functools import partial
 
-    from musig.synth_audio import render_track
+    from musig.synth import render_track
 
     return partial(render_track, world)
 

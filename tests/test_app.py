@@ -37,7 +37,7 @@ def build_app_world(root: Path) -> tuple[Path, Path]:
 def wav_bytes(world: Path, uri: str) -> bytes:
     import soundfile as sf
 
-    from musig.synth_audio import render_track
+    from musig.synth import render_track
 
     y, sr = render_track(world / "world.json", uri)
     buf = io.BytesIO()

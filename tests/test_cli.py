@@ -83,7 +83,7 @@ def popularity_run(split, tmp) -> Path:
 @pytest.fixture(scope="module")
 def wav(tiny_world, tmp) -> tuple[Path, str]:
     """A catalog track re-rendered to a wav file outside the dataset folder."""
-    from musig.synth_audio import render_track
+    from musig.synth import render_track
 
     uri = pd.read_csv(tiny_world / "tracks.csv")["track_uri"].iloc[40]
     y, sr = render_track(tiny_world / "world.json", uri)

@@ -6,7 +6,7 @@ import numpy as np
 
 from musig.audio import EXTRACTOR_VERSION, extract_features
 from musig.data import load_dataset
-from musig.synth_audio import render_track
+from musig.synth import render_track
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 

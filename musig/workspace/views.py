@@ -130,7 +130,7 @@ def track_audio(root: str | Path, track_uri: str, audio: str = "") -> tuple | Pa
     world.json, else the path of its audio file (``audio`` relative to ``root``), else None."""
     world = Path(root) / "world.json"
     if world.is_file():
-        from musig.synth_audio import render_track
+        from musig.synth import render_track
 
         return render_track(world, track_uri)
     path = Path(root) / audio

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from musig import synth
-from musig.synth_audio import render_track
+from musig.synth import render_track
 
 SMALL = synth.WorldConfig(num_tracks=60, num_playlists=40, num_genres=3, seed=2, clip_seconds=2.0)
 

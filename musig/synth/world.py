@@ -1,37 +1,22 @@
-"""A synthetic music world: a catalog with latent tastes, rendered audio and MPD-style playlists.
+"""A synthetic world's hidden side: its config, latent catalog, names and playlist sampling.
 
-Real playlists (the Million Playlist Dataset) cannot be shipped and no audio API is open, so musig
-generates its own world. Every track has a latent vector ``z`` (``latent_dim``) = genre centre +
-artist offset + track noise. Only the first ``audible_dims`` coordinates reach the audio renderer
-(``AUDIBLE_DIMS``: tempo, brightness, mode, grit, sustain, drums, register, width), on top of a
-per-genre style (drum pattern, comping, progressions, instrument) that artists sometimes borrow
-from other genres. The other coordinates ("scene", "era", social context) are never rendered:
-only playlist co-occurrence, and weakly the genre label, reveals them.
-
-A playlist draws a taste from one or two "scenes" and samples tracks without replacement with
-probability ∝ popularity**a * exp(b cos(taste, z)). Co-occurrence therefore carries what audio
-cannot, while audio still describes tail tracks and cold tracks (popularity 0, in no playlist)
-that co-occurrence barely sees.
-
-Everything is a pure function of :class:`WorldConfig`: ``world.json`` stores only the config, and
-:func:`musig.synth_audio.render_track` re-derives any track's audio from it.
+The model is described in :mod:`musig.synth`. Everything here is a pure function of
+:class:`WorldConfig`, cached per config, so the folder writer and the renderer see the same truth.
 """
 
 from __future__ import annotations
 
 import functools
-import io
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 
 SYNTH_VERSION = 1
-# What each audible coordinate of z drives in synth_audio.render_track (higher value -> ...):
+# What each audible coordinate of z drives in render.render_track (higher value -> ...):
 # tempo: faster bpm; brightness: flatter harmonic tilt and a higher low-pass cutoff; valence: more
 # likely major; grit: louder noise floor, harder soft-clip, longer hats; sustain: slower attack and
 # longer decay (pluck -> pad); drums: louder kit, more ghost hats; register: higher chord voicing,
@@ -181,6 +166,24 @@ def world_truth(world: dict | str | Path | WorldConfig) -> WorldTruth:
     return _catalog(world_config(world))
 
 
+def world_summary(world: dict | str | Path | WorldConfig) -> dict:
+    """Counts of a world's hidden truth: tracks, artists, cold tracks, blank genres, genre sizes."""
+    cfg = world_config(world)
+    cat = _catalog(cfg)
+    return {
+        "num_tracks": cfg.num_tracks,
+        "num_playlists": cfg.num_playlists,
+        "num_genres": cfg.num_genres,
+        "num_artists": len(cat.rhythm_genre),
+        "num_scenes": cfg.num_scenes,
+        "num_cold": int(np.isinf(cat.log_popularity).sum()),
+        "num_blank_genre": int((~cat.genre_known).sum()),
+        "genre_sizes": np.bincount(cat.genre, minlength=cfg.num_genres).tolist(),
+        "audible_dims": list(AUDIBLE_DIMS[: cfg.audible_dims]),
+        "latent_dim": cfg.latent_dim,
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Names
 
@@ -221,7 +224,7 @@ def _pick(rng: np.random.Generator, words: Sequence[str]) -> str:
     return words[rng.integers(len(words))]
 
 
-def _catalog_names(cfg: WorldConfig, cat: WorldTruth) -> dict[str, list[str]]:
+def catalog_names(cfg: WorldConfig, cat: WorldTruth) -> dict[str, list[str]]:
     """Pronounceable fake genre, scene, artist, album and track names (own random stream)."""
     rng = np.random.default_rng([cfg.seed, STREAM_NAMES])
     suffixes = rng.permutation(len(_SUFFIX))
@@ -265,7 +268,8 @@ def _catalog_names(cfg: WorldConfig, cat: WorldTruth) -> dict[str, list[str]]:
     return {"genre": genres, "scene": scenes, "artist": artists, "track": tracks, "album": albums}
 
 
-def _playlist_name(rng: np.random.Generator, scene: str, genre: str) -> str:
+def playlist_name(rng: np.random.Generator, scene: str, genre: str) -> str:
+    """A user-style playlist name: the scene's words, the genre name or a generic title."""
     r = rng.random()
     if r < 0.35:
         return scene
@@ -282,7 +286,7 @@ def _playlist_name(rng: np.random.Generator, scene: str, genre: str) -> str:
 # Playlists
 
 
-def _sample_playlists(cfg: WorldConfig, cat: WorldTruth, progress: bool):
+def sample_playlists(cfg: WorldConfig, cat: WorldTruth, progress: bool):
     """Gumbel top-k sampling without replacement, ∝ popularity**a * mixture-of-scenes kernel.
 
     Returns:
@@ -325,121 +329,3 @@ def _sample_playlists(cfg: WorldConfig, cat: WorldTruth, progress: bool):
         top = np.take_along_axis(top, np.argsort(-np.take_along_axis(logit, top, 1), 1), 1)
         out.extend(top[j, : k[j]].astype(np.int64) for j in range(len(k)))
     return out, scene
-
-
-# ---------------------------------------------------------------------------------------------
-# World folder
-
-
-def _wav_bytes(y: np.ndarray, sr: int) -> bytes:
-    import soundfile as sf
-
-    buf = io.BytesIO()
-    sf.write(buf, y, sr, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
-
-
-def generate_world(
-    out: str | Path,
-    cfg: WorldConfig = WorldConfig(),
-    *,
-    audio_files: str = "examples",
-    num_example_files: int = 8,
-    progress: bool = True,
-) -> Path:
-    """Write a synthetic dataset folder (tracks.csv, MPD playlist slices, world.json, audio/).
-
-    The output is byte-identical for the same config. tracks.csv lists every track with
-    ``audio = "audio/<id>.wav"``; files that are not written are re-rendered on demand from
-    world.json by :func:`musig.synth_audio.render_track`.
-
-    Args:
-        out: folder to create or replace.
-        cfg: the world.
-        audio_files: "examples" (``num_example_files`` tracks, spread over genres), "all" or
-            "none".
-        num_example_files: how many example clips for ``audio_files="examples"``.
-        progress: show progress bars.
-
-    Returns:
-        The folder path.
-    """
-    from tqdm.auto import tqdm
-
-    from musig.synth_audio import render_track
-    from musig.writer import write_dataset
-
-    if audio_files not in ("examples", "all", "none"):
-        raise ValueError(f"audio_files must be 'examples', 'all' or 'none', got {audio_files!r}")
-    if num_example_files < 0:
-        raise ValueError(f"num_example_files must be >= 0, got {num_example_files}")
-    cat = _catalog(cfg)
-    names = _catalog_names(cfg, cat)
-    ids = [f"{i:05d}" for i in range(cfg.num_tracks)]
-    uris = [URI_PREFIX + t for t in ids]
-    genre_names = np.array(names["genre"], dtype=object)
-    # Albums: every 6 tracks of an artist (in index order) make one release.
-    release = pd.Series(cat.artist).groupby(cat.artist).cumcount().to_numpy() // 6
-    tracks = pd.DataFrame({
-        "track_uri": uris,
-        "track_name": names["track"],
-        "artist_name": np.array(names["artist"], dtype=object)[cat.artist],
-        "duration_ms": cat.duration_ms,
-        "genre": np.where(cat.genre_known, genre_names[cat.genre], ""),
-        "audio": [f"audio/{t}.wav" for t in ids],
-        "artist_uri": [f"synth:artist:{a:05d}" for a in cat.artist],
-        "album_uri": [f"synth:album:{a:05d}-{r}" for a, r in zip(cat.artist, release, strict=True)],
-        "album_name": names["album"],
-    })  # fmt: skip
-    tracks["album_name"] = tracks.groupby("album_uri")["album_name"].transform("first")
-
-    members, scene = _sample_playlists(cfg, cat, progress)
-    rng = np.random.default_rng([cfg.seed, STREAM_NAMES, 1])
-    playlists = []
-    for pid, (idx, sc) in enumerate(zip(members, scene, strict=True)):
-        s = sc[0] if rng.random() < 0.5 else sc[1]
-        name = _playlist_name(rng, names["scene"][s], names["genre"][cat.scene_genre[s]])
-        playlists.append({
-            "pid": pid, "name": name, "tracks": [uris[j] for j in idx],
-            "num_followers": int(min(rng.zipf(2.0), 10_000)),
-        })  # fmt: skip
-
-    world = {
-        "generator": "musig.synth",
-        "version": SYNTH_VERSION,
-        "config": asdict(cfg),
-        "audible_dims": list(AUDIBLE_DIMS[: cfg.audible_dims]),
-        "genres": names["genre"],
-        "scenes": names["scene"],
-    }
-    extra = {"world.json": (json.dumps(world, indent=2, sort_keys=True) + "\n").encode("utf-8")}
-    if audio_files == "all":
-        which = np.arange(cfg.num_tracks)
-    elif audio_files == "examples":
-        # Round-robin over genres: the first track of each genre, then the second, ...
-        rank = pd.Series(cat.genre).groupby(cat.genre).cumcount().to_numpy()
-        which = np.lexsort((cat.genre, rank))[:num_example_files]
-    else:
-        which = np.arange(0)
-    for i in tqdm(which, desc="audio", disable=not progress):
-        extra[f"audio/{ids[i]}.wav"] = _wav_bytes(*render_track(cfg, uris[i]))
-    write_dataset(out, tracks, playlists, extra_files=extra)
-    return Path(out)
-
-
-def world_summary(world: dict | str | Path | WorldConfig) -> dict:
-    """Counts of a world's hidden truth: tracks, artists, cold tracks, blank genres, genre sizes."""
-    cfg = world_config(world)
-    cat = _catalog(cfg)
-    return {
-        "num_tracks": cfg.num_tracks,
-        "num_playlists": cfg.num_playlists,
-        "num_genres": cfg.num_genres,
-        "num_artists": len(cat.rhythm_genre),
-        "num_scenes": cfg.num_scenes,
-        "num_cold": int(np.isinf(cat.log_popularity).sum()),
-        "num_blank_genre": int((~cat.genre_known).sum()),
-        "genre_sizes": np.bincount(cat.genre, minlength=cfg.num_genres).tolist(),
-        "audible_dims": list(AUDIBLE_DIMS[: cfg.audible_dims]),
-        "latent_dim": cfg.latent_dim,
-    }

@@ -2,8 +2,8 @@
 
 Each genre has a style (drum pattern, comping, chord progressions, instrument) that artists
 sometimes borrow from other genres; the audible coordinates of a track's latent
-(:data:`musig.synth.AUDIBLE_DIMS`) shape tempo, timbre, mode, noise, envelope, drums, register and
-stereo width on top of it. A track renders identically every time.
+(:data:`musig.synth.world.AUDIBLE_DIMS`) shape tempo, timbre, mode, noise, envelope, drums,
+register and stereo width on top of it. A track renders identically every time.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musig.synth import (
+from musig.synth.world import (
     AUDIBLE_DIMS,
     STREAM_AUDIO,
     STREAM_STYLE,
