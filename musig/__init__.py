@@ -6,7 +6,8 @@ Public API (imports are deferred so ``import musig`` does no work):
     load_run(path, dataset=None) -> Run      embeddings, recommend(), embed_audio()
 """
 
-__version__ = "0.2.0"
+from musig._version import __version__
+
 __all__ = ["load_dataset", "load_run", "train_run", "__version__"]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musig import __version__
+from musig._version import __version__
 from musig.api import load_run
 from musig.data import Dataset, load_dataset
 from musig.metrics import bootstrap_ci, evaluate_rankings, paired_bootstrap, pooled_recall

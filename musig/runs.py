@@ -26,6 +26,7 @@ import pandas as pd
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
+from musig._version import __version__
 from musig.utils import atomic_dir, atomic_write_json, fingerprint
 
 RUN_FORMAT = "musig-run"
@@ -49,8 +50,6 @@ def track_index_fingerprint(track_uris) -> str:
 
 def code_version() -> str:
     """Package version plus the git commit when run from a checkout."""
-    from musig import __version__
-
     version = __version__
     try:
         sha = subprocess.run(
