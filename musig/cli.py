@@ -128,7 +128,7 @@ def cmd_recommend(a) -> None:
 
 
 def _challenge(a, ds):
-    from musig.data import read_challenge
+    from musig.mpd import read_challenge
 
     if a.challenge is None:
         if ds.challenge is None:

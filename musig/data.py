@@ -7,15 +7,11 @@ format), an optional ``tracks.csv`` catalog, optional ``challenge_set.json`` and
 :func:`load_dataset` turns it into one shared track index (catalog rows first, then URIs seen only
 in playlists, in first-seen order) and a CSR matrix of playlists over that index. Slice files are
 parsed one at a time, so the JSON text of the 1,000 MPD slices never sits in memory at once.
-:mod:`musig.writer` writes such folders.
+:mod:`musig.mpd` reads the MPD files and :mod:`musig.writer` writes such folders.
 """
 
 from __future__ import annotations
 
-import gzip as gzip_lib
-import json
-import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,27 +19,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from musig.mpd import (
+    ChallengePlaylist,
+    as_text,
+    check_playlist,
+    int_or_none,
+    read_dataset_challenge,
+    read_dataset_truth,
+    read_json,
+    slice_files,
+)
 from musig.utils import fingerprint
 
 TRACK_COLUMNS = ["track_uri", "track_name", "artist_name", "duration_ms", "genre", "audio"]
-_SLICE_RE = re.compile(r"^mpd\.slice\.(\d+)-(\d+)\.json(?:\.gz)?$")
-# Fixed stamps keep write_dataset's output byte-deterministic.
-
-
-@dataclass(frozen=True)
-class ChallengePlaylist:
-    """One playlist of an MPD-style challenge set: its seed tracks and how many are held out.
-
-    Seed URIs are kept even when they are not in the dataset's track index; methods ignore such
-    seeds (a playlist with no known seed falls back to popularity in retrieval).
-    """
-
-    pid: int
-    name: str | None
-    num_holdouts: int
-    num_samples: int
-    num_tracks: int
-    seed_uris: list[str]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -216,7 +204,7 @@ def load_dataset(root: str | Path) -> Dataset:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: not a dataset folder")
-    slices = _slice_files(root / "playlists")
+    slices = slice_files(root / "playlists")
     catalog_path = root / "tracks.csv"
     if not slices and not catalog_path.exists():
         raise ValueError(
@@ -233,13 +221,13 @@ def load_dataset(root: str | Path) -> Dataset:
     chunks: list[np.ndarray] = []
     pid_file: dict[int, Path] = {}
     for path in slices:
-        data = _read_json(path)
+        data = read_json(path)
         playlists = data.get("playlists") if isinstance(data, dict) else None
         if not isinstance(playlists, list):
             raise ValueError(f"{path}: expected an object with a 'playlists' list")
         flat: list[int] = []
         for i, pl in enumerate(playlists):
-            pid, entries = _check_playlist(pl, path, i)
+            pid, entries = check_playlist(pl, path, i)
             if pid in pid_file:
                 raise ValueError(f"duplicate pid {pid}: in {pid_file[pid]} and in {path}")
             pid_file[pid] = path
@@ -254,7 +242,7 @@ def load_dataset(root: str | Path) -> Dataset:
                     new["track_uri"].append(uri)
                     new["track_name"].append(as_text(t.get("track_name")))
                     new["artist_name"].append(as_text(t.get("artist_name")))
-                    new["duration_ms"].append(_int_or_none(t.get("duration_ms")))
+                    new["duration_ms"].append(int_or_none(t.get("duration_ms")))
                 flat.append(k)
             lengths.append(len(entries))
             pids.append(pid)
@@ -265,7 +253,7 @@ def load_dataset(root: str | Path) -> Dataset:
     tracks = _append_playlist_only(catalog, new, n_catalog)
     indptr = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(np.array(lengths, np.int64), out=indptr[1:])
-    challenge = _read_challenge(root / "challenge_set.json", pid_file)
+    challenge = read_dataset_challenge(root / "challenge_set.json", pid_file)
     ds = Dataset(
         root=root,
         tracks=tracks,
@@ -274,59 +262,10 @@ def load_dataset(root: str | Path) -> Dataset:
         pids=np.array(pids, dtype=np.int64),
         playlist_names=names,
         challenge=challenge,
-        truth=_read_truth(root / "challenge_truth.json", challenge),
+        truth=read_dataset_truth(root / "challenge_truth.json", challenge),
     )
     ds._cache["uri_to_index"] = uri_to_index  # already built, in track order
     return ds
-
-
-def _slice_files(folder: Path) -> list[Path]:
-    """Slice files sorted by their numeric range; other ``mpd.slice.*`` names go last by name."""
-    if not folder.is_dir():
-        return []
-    files = [*folder.glob("mpd.slice.*.json"), *folder.glob("mpd.slice.*.json.gz")]
-
-    def key(p: Path) -> tuple:
-        m = _SLICE_RE.match(p.name)
-        return (0, int(m[1]), int(m[2]), p.name) if m else (1, 0, 0, p.name)
-
-    return sorted((p for p in files if p.is_file()), key=key)
-
-
-def _read_json(path: Path) -> object:
-    try:
-        opener = gzip_lib.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            return json.load(f)
-    except (ValueError, EOFError, OSError, zlib.error) as e:  # JSONDecodeError is a ValueError
-        raise ValueError(f"{path}: malformed JSON or unreadable file ({e})") from e
-
-
-def _check_playlist(pl: object, path: Path, i: int) -> tuple[int, list]:
-    if not isinstance(pl, dict):
-        raise ValueError(f"{path}: playlist #{i} is not an object")
-    pid = pl.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool):
-        raise ValueError(f"{path}: playlist #{i}: missing or non-integer 'pid' ({pid!r})")
-    entries = pl.get("tracks")
-    if not isinstance(entries, list):
-        raise ValueError(f"{path}: playlist #{i} (pid {pid}): missing 'tracks' list")
-    return pid, entries
-
-
-def as_text(value: object) -> str:
-    """A JSON/CSV field as text: strings unchanged, None as "", anything else via str()."""
-    return value if isinstance(value, str) else ("" if value is None else str(value))
-
-
-def _int_or_none(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
 
 
 def _empty_catalog() -> pd.DataFrame:
@@ -386,80 +325,3 @@ def _append_playlist_only(catalog: pd.DataFrame, new: dict[str, list], n_catalog
     cols["in_catalog"] = np.arange(n_catalog + n_new) < n_catalog
     order = TRACK_COLUMNS + ["in_catalog"] + [c for c in catalog.columns if c not in TRACK_COLUMNS]
     return pd.DataFrame(cols)[order]
-
-
-def read_challenge(path: str | Path) -> list[ChallengePlaylist]:
-    """Read an MPD-format challenge set file (e.g. the official ``challenge_set.json``).
-
-    Raises:
-        ValueError: the file is missing or malformed (naming the file, pid and pos).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: challenge set file not found")
-    return _read_challenge(path, {})
-
-
-def _read_challenge(path: Path, train_pids: dict[int, Path]) -> list[ChallengePlaylist] | None:
-    if not path.exists():
-        return None
-    data = _read_json(path)
-    playlists = data.get("playlists") if isinstance(data, dict) else None
-    if not isinstance(playlists, list):
-        raise ValueError(f"{path}: expected an object with a 'playlists' list")
-    out: list[ChallengePlaylist] = []
-    seen: set[int] = set()
-    for i, pl in enumerate(playlists):
-        pid, entries = _check_playlist(pl, path, i)
-        if pid in seen:
-            raise ValueError(f"{path}: duplicate challenge pid {pid}")
-        if pid in train_pids:
-            # Its held-out tracks would be in the training graph.
-            raise ValueError(f"{path}: challenge pid {pid} is also a playlist in {train_pids[pid]}")
-        seen.add(pid)
-        seeds = []
-        for j, t in enumerate(entries):
-            uri = t.get("track_uri") if isinstance(t, dict) else None
-            if not isinstance(uri, str) or not uri:
-                pos = t.get("pos", j) if isinstance(t, dict) else j
-                raise ValueError(f"{path}: pid {pid}, pos {pos}: seed track has no track_uri")
-            seeds.append(uri)
-        counts = {k: _int_or_none(pl.get(k)) for k in ("num_samples", "num_holdouts", "num_tracks")}
-        n_samples = len(seeds) if counts["num_samples"] is None else counts["num_samples"]
-        if n_samples != len(seeds):
-            raise ValueError(f"{path}: pid {pid}: num_samples {n_samples} but {len(seeds)} tracks")
-        n_hold, n_total = counts["num_holdouts"], counts["num_tracks"]
-        if n_hold is None and n_total is None:
-            raise ValueError(f"{path}: pid {pid}: needs num_holdouts or num_tracks")
-        n_hold = n_total - n_samples if n_hold is None else n_hold
-        n_total = n_samples + n_hold if n_total is None else n_total
-        name = pl.get("name")
-        out.append(
-            ChallengePlaylist(
-                pid, None if name is None else as_text(name), n_hold, n_samples, n_total, seeds
-            )
-        )
-    return out
-
-
-def _read_truth(
-    path: Path, challenge: list[ChallengePlaylist] | None
-) -> dict[int, list[str]] | None:
-    if not path.exists():
-        return None
-    data = _read_json(path)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected an object {{pid: [track_uri, ...]}}")
-    known = None if challenge is None else {c.pid for c in challenge}
-    truth: dict[int, list[str]] = {}
-    for key, uris in data.items():
-        try:
-            pid = int(key)
-        except ValueError:
-            raise ValueError(f"{path}: key {key!r} is not an integer pid") from None
-        if not isinstance(uris, list) or not all(isinstance(u, str) and u for u in uris):
-            raise ValueError(f"{path}: pid {pid}: expected a list of track URIs")
-        if known is not None and pid not in known:
-            raise ValueError(f"{path}: pid {pid} is not in challenge_set.json")
-        truth[pid] = uris
-    return truth

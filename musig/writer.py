@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musig.data import TRACK_COLUMNS, ChallengePlaylist, as_text
+from musig.data import TRACK_COLUMNS
+from musig.mpd import ChallengePlaylist, as_text
 from musig.utils import atomic_dir
 
 _STAMP = "1970-01-01 00:00:00.000000"

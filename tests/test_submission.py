@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from musig.data import ChallengePlaylist
+from musig.mpd import ChallengePlaylist
 from musig.submission import complete_challenge, write_submission
 
 EMB = np.array(

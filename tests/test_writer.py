@@ -12,7 +12,8 @@ import pytest
 from dataset_cases import catalog as _catalog
 from dataset_cases import playlists as _playlists
 
-from musig.data import ChallengePlaylist, load_dataset
+from musig.data import load_dataset
+from musig.mpd import ChallengePlaylist
 from musig.writer import track_dicts, write_dataset
 
 
