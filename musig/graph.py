@@ -265,25 +265,6 @@ class TrackGraph:
         genre = np.concatenate([self.genre, np.full(num_new, -1, np.int64)])
         return TrackGraph(n, relations, genre, list(self.genre_names), self.config)
 
-    def drop_relation_edges(self, relation: str, nodes: np.ndarray) -> CSR:
-        """The ``relation`` graph with every edge touching ``nodes`` removed (nodes stay, isolated).
-
-        Used to simulate cold tracks: their co-occurrence edges are hidden during training.
-        """
-        if relation not in self.relations:
-            raise ValueError(f"unknown relation {relation!r}; graph has {sorted(self.relations)}")
-        g = self.relations[relation]
-        nodes = np.asarray(nodes, np.int64)
-        if nodes.size and (nodes.min() < 0 or nodes.max() >= g.num_nodes):
-            raise ValueError(f"nodes must lie in [0, {g.num_nodes})")
-        cold = np.zeros(g.num_nodes, bool)
-        cold[nodes] = True
-        row = np.repeat(np.arange(g.num_nodes), g.degree())
-        keep = ~cold[row] & ~cold[g.indices]
-        indptr = np.zeros(g.num_nodes + 1, np.int64)
-        np.cumsum(np.bincount(row[keep], minlength=g.num_nodes), out=indptr[1:])
-        return CSR(indptr, g.indices[keep], g.weights[keep])
-
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat dict of numeric arrays ("cooc.indptr", ..., "genre"), storable with safetensors.
 

@@ -212,19 +212,6 @@ def test_add_nodes(dataset, features):
         g.add_nodes({"genre": (src, dst, np.ones(3))}, 2)
 
 
-def test_drop_relation_edges(dataset, features):
-    g = build_graph(dataset, *features, GraphConfig(content_k=2))
-    dropped = g.drop_relation_edges("cooc", np.array([1, 4]))
-    before, after = dense(g.relations["cooc"]), dense(dropped)
-    assert after[[1, 4]].sum() == 0 and after[:, [1, 4]].sum() == 0
-    keep = np.setdiff1d(np.arange(7), [1, 4])
-    np.testing.assert_array_equal(after[np.ix_(keep, keep)], before[np.ix_(keep, keep)])
-    assert dropped.num_nodes == 7
-    np.testing.assert_array_equal(dense(g.relations["cooc"]), before)  # not modified in place
-    with pytest.raises(ValueError, match="unknown relation"):
-        g.drop_relation_edges("nope", np.array([1]))
-
-
 def test_arrays_round_trip_safetensors(dataset, features):
     from safetensors.numpy import load, save
 
