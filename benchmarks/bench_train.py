@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from musig.api import load_run
 from musig.audio import warmup
 from musig.data import load_dataset
+from musig.features import load_features
 from musig.graph import build_graph
-from musig.pipeline import load_features, resolve_config, train_run
+from musig.methods import resolve_config
+from musig.pipeline import train_run
+from musig.runs import load_run
 
 
 def clip_30s(world: Path, out: Path) -> Path:

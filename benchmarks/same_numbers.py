@@ -1,9 +1,10 @@
 """Check that two ``evaluate`` outputs of the same split agree exactly (same seed, fresh runs).
 
-    python -m benchmarks.same_numbers results/sample results/sample_again
+    python -m benchmarks.same_numbers results/sample benchmarks/results/sample_main.json
 
-Prints, per method present in both, the largest absolute difference over every overall and
-per-scenario metric and the cold-start recall, and exits non-zero if any differs.
+Each side is an ``evaluate`` output folder (its results.json) or a results JSON file. Prints, per
+method, the largest absolute difference over every overall and per-scenario metric and the
+cold-start recall, and exits non-zero if any differs or a method is on one side only.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ def _leaves(tree, prefix=""):
         yield prefix, float(tree)
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
-    args = p.parse_args()
-    a, b = (json.loads((d / "results.json").read_text()) for d in (args.a, args.b))
-    worst = 0.0
+def _read(path: Path) -> dict:
+    return json.loads((path / "results.json" if path.is_dir() else path).read_text())
+
+
+def compare(a: dict, b: dict) -> tuple[dict[str, float], list[str]]:
+    """Largest |difference| per method present in both, and the methods present in one only."""
+    only = sorted(set(a["methods"]) ^ set(b["methods"]))
+    worst = {}
     for method in [m for m in a["methods"] if m in b["methods"]]:
         pairs = [
             (x, y)
@@ -42,10 +44,22 @@ def main() -> int:
         diffs = [
             0.0 if x != x and y != y else abs(x - y) if x == x and y == y else inf for x, y in pairs
         ]
+        worst[method] = max(diffs)
         print(f"{method:>26}: {len(diffs)} numbers, max |difference| {max(diffs):.2e}")
-        worst = max(worst, max(diffs))
-    print("identical" if worst == 0 else "DIFFERENT")
-    return int(worst != 0)
+    return worst, only
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    args = p.parse_args()
+    worst, only = compare(_read(args.a), _read(args.b))
+    for method in only:
+        print(f"{method:>26}: on one side only")
+    same = not only and all(w == 0 for w in worst.values())
+    print("identical" if same else "DIFFERENT")
+    return int(not same)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import numpy as np
 
 from musig.data import load_dataset
 from musig.evaluation import score_run
-from musig.pipeline import load_features, train_run
+from musig.features import load_features
+from musig.pipeline import train_run
 from musig.utils import atomic_write_json
 
 # The embedding dimension stays 64 for every method, so the comparison is of representations of

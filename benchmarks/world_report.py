@@ -19,8 +19,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from musig.data import load_dataset
+from musig.features import load_features
 from musig.graph import cooccurrence_matrix
-from musig.pipeline import load_features
 
 
 def cooccurrence_vectors(ds, dim: int = 64) -> np.ndarray:

@@ -17,7 +17,7 @@ def __getattr__(name):
 
         return load_dataset
     if name == "load_run":
-        from musig.api import load_run
+        from musig.runs import load_run
 
         return load_run
     if name == "train_run":

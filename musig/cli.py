@@ -41,7 +41,7 @@ def cmd_generate(a) -> None:
 
 def cmd_features(a) -> None:
     from musig.data import load_dataset
-    from musig.pipeline import load_features
+    from musig.features import load_features
 
     ds = load_dataset(a.data)
     feats = load_features(ds, cache_dir=a.cache_dir, n_jobs=a.jobs, progress=not a.quiet)
@@ -95,7 +95,7 @@ def _print_eval(record: dict) -> None:
 
 
 def cmd_embed(a) -> None:
-    from musig.api import load_run
+    from musig.runs import load_run
 
     run = load_run(a.run)
     for file in a.files:
@@ -116,12 +116,12 @@ def cmd_embed(a) -> None:
 
 
 def cmd_recommend(a) -> None:
-    from musig.api import load_run
     from musig.data import load_dataset
+    from musig.runs import load_run
     from musig.submission import write_submission
 
     ds = load_dataset(a.data)
-    run = load_run(a.run, ds)
+    run = load_run(a.run, ds, ann=a.ann)
     challenge = _challenge(a, ds)
     n = write_submission(run, challenge, a.out, team=a.team, email=a.email, k=a.k)
     print(f"wrote {n} playlists x {a.k} tracks to {a.out}")
@@ -138,8 +138,8 @@ def _challenge(a, ds):
 
 
 def cmd_export(a) -> None:
-    from musig.api import load_run
     from musig.export import export_run
+    from musig.runs import load_run
 
     out = export_run(load_run(a.run), a.out, a.format)
     print(f"wrote {out}")
@@ -160,16 +160,25 @@ def cmd_split(a) -> None:
 
 
 def cmd_evaluate(a) -> None:
-    from musig.evaluation import MAIN_METHODS, EvalConfig, evaluate
+    from musig.evaluation import EvalConfig, evaluate
+    from musig.methods import METHODS
 
     cfg = EvalConfig(
-        methods=tuple(a.methods or MAIN_METHODS), ablations=a.ablations, seeds=tuple(a.seeds)
+        methods=tuple(a.methods or METHODS),
+        ablations=a.ablations,
+        seeds=tuple(a.seeds),
+        ann=a.ann,
     )
     evaluate(a.data, a.out, cfg, runs_dir=a.runs, jobs=a.jobs, progress=not a.quiet)
     print((a.out / "results.md").read_text())
 
 
+_ANN_HELP = "rank with an approximate index (voyager HNSW) instead of exact search: large catalogs"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from musig.methods import METHODS, PRIMARY
+
     p = argparse.ArgumentParser(prog="python -m musig", description=__doc__.splitlines()[0])
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = p.add_subparsers(dest="command", required=True)
@@ -196,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a method on a dataset folder into a run folder")
     t.add_argument("--data", required=True, type=Path)
-    t.add_argument("--method", default="musig")
+    t.add_argument("--method", default=PRIMARY, help=f"one of {', '.join(METHODS)}")
     t.add_argument("--out", required=True, type=Path)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
@@ -228,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-k", type=int, default=500)
     r.add_argument("--team", default="musig")
     r.add_argument("--email", default="musig@example.org")
+    r.add_argument("--ann", action="store_true", help=_ANN_HELP)
     r.set_defaults(fn=cmd_recommend)
 
     x = sub.add_parser("export", help="export a run's embeddings")
@@ -257,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--ablations", action="store_true", help="also the MUSIG ablations")
     v.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds")
     v.add_argument("--runs", type=Path, help="run cache folder (default OUT/runs)")
+    v.add_argument("--ann", action="store_true", help=_ANN_HELP)
     v.add_argument(
         "--jobs",
         type=int,

@@ -129,14 +129,14 @@ class Dataset:
     @property
     def popularity(self) -> np.ndarray:
         """int64 (N,): number of playlists containing each track (a repeat counts once)."""
-        if "popularity" not in self._cache:
+        if "track_popularity" not in self._cache:
             rows = np.repeat(np.arange(self.num_playlists), np.diff(self.playlist_indptr))
             pairs = np.unique(rows * self.num_tracks + self.playlist_tracks)
             pop = np.bincount(pairs % max(self.num_tracks, 1), minlength=self.num_tracks)
             pop = pop.astype(np.int64)
             pop.flags.writeable = False
-            self._cache["popularity"] = pop
-        return self._cache["popularity"]
+            self._cache["track_popularity"] = pop
+        return self._cache["track_popularity"]
 
     @property
     def fingerprint(self) -> str:

@@ -18,66 +18,55 @@ import numpy as np
 import pandas as pd
 
 from musig._version import __version__
-from musig.api import load_run
 from musig.data import Dataset, load_dataset
-from musig.metrics import bootstrap_ci, evaluate_rankings, paired_bootstrap, pooled_recall
-from musig.pipeline import FeatureSet, load_features, resolve_config, train_run
-from musig.retrieval import Retriever
-from musig.runs import read_run_meta
+from musig.features import FeatureSet, load_features
+from musig.methods import ABLATIONS, BASELINES, METHODS, PRIMARY, by_cost, resolve_config, spec
+from musig.metrics import (
+    METRICS,
+    bootstrap_ci,
+    evaluate_rankings,
+    paired_bootstrap,
+    pooled_recall,
+)
+from musig.pipeline import needs_features, train_run
+from musig.runs import load_run, read_run_meta, write_metrics
+from musig.split import read_cold_tracks, read_scenarios
+from musig.submission import complete_challenge
 from musig.utils import atomic_write_json, atomic_write_text, fingerprint
-
-MAIN_METHODS = ("popularity", "als", "item2vec", "deepwalk", "node2vec", "content", "sage", "musig")
-METRICS = ("ndcg", "r_precision", "clicks", "recall@100", "recall@500")
-BASELINES = ("popularity", "als", "item2vec", "deepwalk", "node2vec", "content", "sage")
-
-# MUSIG ablations: (base method, config overrides). Each removes one source or task, or keeps a
-# single task, so the contribution of every part is visible next to the full model.
-ABLATIONS: dict[str, tuple[str, dict]] = {
-    "musig-no-audio": (
-        "musig",
-        {
-            "use_audio": False,
-            "relations": ["cooc"],
-            "tasks": [["cooc", 0.9], ["genre", 0.1]],
-            "graph": {"use_content": False},
-        },
-    ),
-    "musig-no-genre": ("musig", {"tasks": [["cooc", 0.9], ["content", 0.1]]}),
-    "musig-content-task": ("musig", {"tasks": [["content", 1.0]]}),
-    "musig-genre-task": ("musig", {"tasks": [["genre", 1.0]]}),
-    "musig-no-track-vectors": ("musig", {"use_track_vectors": False}),
-    "musig-track-vectors-only": (
-        "musig",
-        {
-            "use_audio": False,
-            "relations": [],
-            "tasks": [["cooc", 1.0]],
-            "graph": {"use_content": False},
-        },
-    ),
-}
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """What ``evaluate`` runs."""
 
-    methods: tuple[str, ...] = MAIN_METHODS
+    methods: tuple[str, ...] = METHODS
     ablations: bool = False  # also train and score every entry of ABLATIONS
     seeds: tuple[int, ...] = (0,)  # training seeds; several give mean ± sd per method
     k: int = 500  # recommendations per challenge playlist
     n_boot: int = 1000  # bootstrap resamples of the confidence intervals
     random_state: int = 0  # of the bootstrap
+    ann: bool = False  # rank with an approximate index (voyager) instead of exact search
 
 
-def method_spec(name: str) -> tuple[str, dict]:
-    """(base method, overrides) of a method or ablation name."""
-    return ABLATIONS.get(name, (name, {}))
+def run_key(name: str, seed: int, split: Dataset, features: FeatureSet | None) -> str:
+    """Hash of everything a run of ``name`` depends on: a change of any retrains it."""
+    method, overrides = spec(name)
+    cfg = resolve_config(name)
+    return fingerprint(
+        __version__,  # a new release may train differently: never reuse its predecessor's runs
+        method.name,
+        json.dumps(overrides, sort_keys=True),
+        repr(cfg),
+        json.dumps(method.describe_graph(cfg), sort_keys=True),
+        seed,
+        split.fingerprint,
+        *((features.source, features.scaled) if needs_features(method, cfg) else ()),
+    )
 
 
 def cached_run(
     split: Dataset,
-    features: FeatureSet,
+    features: FeatureSet | None,
     name: str,
     seed: int,
     runs_dir: Path,
@@ -86,20 +75,8 @@ def cached_run(
     callback: Callable | None = None,
 ) -> Path:
     """Train ``name`` on the split, or reuse the run cached under the hash of all its inputs."""
-    base, overrides = method_spec(name)
-    cfg = resolve_config(base, overrides, seed)
-    # Everything a run depends on: a change of config, seed, split or features retrains it.
-    key = fingerprint(
-        __version__,  # a new release may train differently: never reuse its predecessor's runs
-        base,
-        json.dumps(overrides, sort_keys=True),
-        repr(cfg),
-        seed,
-        split.fingerprint,
-        features.source,
-        features.scaled,
-    )
-    path = runs_dir / f"{name}-s{seed}-{key}"
+    method, overrides = spec(name)
+    path = runs_dir / f"{name}-s{seed}-{run_key(name, seed, split, features)}"
     if (path / "run.json").is_file():
         try:
             read_run_meta(path)
@@ -108,7 +85,7 @@ def cached_run(
             pass  # an old run format: retrain below
     return train_run(
         split,
-        base,
+        method.name,
         path,
         overrides=overrides,
         seed=seed,
@@ -119,35 +96,36 @@ def cached_run(
     )
 
 
-def _cold_uris(root: Path) -> set[str]:
-    file = root / "cold_tracks.txt"
-    return set(file.read_text().split()) if file.is_file() else set()
-
-
-def _scenario_of(root: Path) -> dict[int, str]:
-    file = root / "split.json"
-    if not file.is_file():
-        return {}
-    info = json.loads(file.read_text())
-    return {int(pid): s["name"] for s in info.get("scenarios", []) for pid in s["pids"]}
-
-
-def score_run(run_path: Path, split: Dataset, k: int = 500) -> pd.DataFrame:
+def score_run(run_path: Path, split: Dataset, k: int = 500, *, ann: bool = False) -> pd.DataFrame:
     """Per-playlist metrics of one run on the split's challenge set (plus cold recall hits)."""
-    run = load_run(run_path, split)
-    seeds = [run.indices(pl.seed_uris, strict=False) for pl in split.challenge]
-    retriever = Retriever(run.embeddings, run.mask, run.popularity)
-    ids, _ = retriever.recommend_batch(seeds, k)
-    uris = np.asarray(run.track_uris, dtype=object)
-    rankings = {pl.pid: uris[row] for pl, row in zip(split.challenge, ids, strict=True)}
+    run = load_run(run_path, split, ann=ann)
+    rankings = complete_challenge(run, split.challenge, k, warn=False)
     frame = evaluate_rankings(rankings, split.truth, k=k)
-    cold = _cold_uris(Path(split.root))
+    cold = read_cold_tracks(split.root)
     frame["cold_recall@100"] = [
         pooled_recall({pid: rankings[pid]}, {pid: split.truth[pid]}, cold, k=100)
         for pid in frame["pid"]
     ]
     frame["cold_held"] = [len(set(split.truth[pid]) & cold) for pid in frame["pid"]]
     return frame
+
+
+def _with_scenarios(frame: pd.DataFrame, split: Dataset) -> pd.DataFrame:
+    scenario_of = {pid: s for s, pids in read_scenarios(split.root).items() for pid in pids}
+    return frame.assign(scenario=frame["pid"].map(scenario_of).fillna("all"))
+
+
+def evaluate_run(path: Path, split: Dataset, cfg: EvalConfig | None = None) -> dict:
+    """Score one run folder on the split's challenge set and merge the result into its
+    metrics.json as ``challenge`` (overall, per scenario, cold start, number of playlists)."""
+    cfg = cfg or EvalConfig()
+    frame = _with_scenarios(score_run(path, split, cfg.k, ann=cfg.ann), split)
+    seconds = read_run_meta(path)["train_seconds"]
+    res = summarise({"run": frame}, {}, {"run": [seconds]}, cfg)
+    result = {key: res[key]["run"] for key in ("overall", "per_scenario", "cold_start")}
+    result["num_playlists"] = len(frame)
+    write_metrics(path, {"challenge": result})
+    return result
 
 
 def _ci(values, cfg: EvalConfig) -> dict:
@@ -173,29 +151,36 @@ def _cold_ci(frame: pd.DataFrame, cfg: EvalConfig) -> dict:
     }
 
 
-# Methods by training time, slowest first (sample world, one core); others come after.
-_COST_RANK = {m: i for i, m in enumerate(("musig", "sage", "deepwalk", "item2vec", "node2vec"))}
-
-
 def _train_and_score(
     split: Dataset,
-    features: FeatureSet,
+    features: FeatureSet | None,
     name: str,
     seed: int,
     runs_dir: Path,
-    k: int,
+    cfg: EvalConfig,
     progress: bool = False,
 ) -> tuple[pd.DataFrame, float]:
     """Per-playlist metrics of one method and seed, and its training time in seconds."""
     path = cached_run(split, features, name, seed, runs_dir, progress=progress)
-    return score_run(path, split, k), read_run_meta(path)["train_seconds"]
+    return score_run(path, split, cfg.k, ann=cfg.ann), read_run_meta(path)["train_seconds"]
+
+
+def _features_for(split: Dataset, names, progress: bool = False) -> FeatureSet | None:
+    """The split's features when one of ``names`` needs them (never loaded otherwise)."""
+    if any(needs_features(*_method_cfg(n)) for n in names):
+        return load_features(split, progress=progress)
+    return None
+
+
+def _method_cfg(name: str):
+    return spec(name)[0], resolve_config(name)
 
 
 def _train_and_score_in_worker(
-    data: str, name: str, seed: int, runs_dir: Path, k: int
+    data: str, name: str, seed: int, runs_dir: Path, cfg: EvalConfig
 ) -> tuple[pd.DataFrame, float]:
     split = load_dataset(data)
-    return _train_and_score(split, load_features(split), name, seed, runs_dir, k)
+    return _train_and_score(split, _features_for(split, [name]), name, seed, runs_dir, cfg)
 
 
 def evaluate(
@@ -226,6 +211,8 @@ def evaluate(
     out = Path(out)
     runs_dir = Path(runs_dir) if runs_dir else out / "runs"
     names = list(cfg.methods) + (list(ABLATIONS) if cfg.ablations else [])
+    for name in names:
+        spec(name)  # an unknown name fails here, before anything trains
     tasks = [(name, seed) for name in names for seed in cfg.seeds]
     done: dict[tuple[str, int], tuple[pd.DataFrame, float]] = {}
 
@@ -237,31 +224,30 @@ def evaluate(
         )
 
     if jobs <= 1:
-        features = load_features(split, progress=progress)
+        features = _features_for(split, names, progress)
         for task in tasks:
-            report(task, *_train_and_score(split, features, *task, runs_dir, cfg.k, progress))
+            report(task, *_train_and_score(split, features, *task, runs_dir, cfg, progress))
     else:
         # Each run is seeded on its own and trains on one thread, so runs in parallel processes
         # give the numbers of the sequential loop. Slow methods go first to balance the workers.
-        order = sorted(tasks, key=lambda t: _COST_RANK.get(method_spec(t[0])[0], len(_COST_RANK)))
+        rank = {n: i for i, n in enumerate(by_cost(names))}
+        order = sorted(tasks, key=lambda t: rank[t[0]])
         context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             futures = {
-                pool.submit(_train_and_score_in_worker, str(data), *t, runs_dir, cfg.k): t
+                pool.submit(_train_and_score_in_worker, str(data), *t, runs_dir, cfg): t
                 for t in order
             }
             for future in as_completed(futures):
                 report(futures[future], *future.result())
 
-    scenario_of = _scenario_of(Path(split.root))
     frames, seconds, per_seed = {}, {}, {}
     for name, seed in tasks:  # fixed order: the output does not depend on which run ends first
         frame, train_seconds = done[name, seed]
         per_seed.setdefault(name, []).append({m: float(np.nanmean(frame[m])) for m in METRICS})
         seconds.setdefault(name, []).append(train_seconds)
         if seed == cfg.seeds[0]:
-            frame["scenario"] = frame["pid"].map(scenario_of).fillna("all")
-            frames[name] = frame
+            frames[name] = _with_scenarios(frame, split)
     results = summarise(frames, per_seed, seconds, cfg)
     results["split"] = {
         "root": str(split.root),
@@ -304,14 +290,14 @@ def summarise(
             for m, rs in per_seed.items()
         }
     baselines = [m for m in frames if m in BASELINES]
-    if "musig" in frames and baselines:
+    if PRIMARY in frames and baselines:
         # MUSIG minus each baseline, per playlist: "paired" keeps the best baseline by NDCG.
         each = {}
         for other in baselines:
             each[other] = {}
             for metric in ("ndcg", "r_precision"):
                 diff, lo, hi, frac = paired_bootstrap(
-                    frames["musig"][metric].to_numpy(float),
+                    frames[PRIMARY][metric].to_numpy(float),
                     frames[other][metric].to_numpy(float),
                     n_boot=cfg.n_boot,
                     random_state=cfg.random_state,

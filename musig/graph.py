@@ -25,12 +25,14 @@ _SIM_BUDGET = 1 << 24
 _KNN_EPS = 1e-6
 
 
+# The relations a track graph can hold; a method builds only those it reads (musig.methods).
+RELATIONS = ("cooc", "acoustic")
+
+
 @dataclass(frozen=True)
 class GraphConfig:
-    """Which relations build_graph makes and how."""
+    """How build_graph makes each relation; which relations it makes is the method's choice."""
 
-    use_cooccurrence: bool = True  # playlist co-occurrence relation "cooc"
-    use_content: bool = True  # content-feature kNN relation "content"
     use_genre: bool = True  # genre labels; off -> all -1 (no genre task)
     # Keep pairs sharing >= this many playlists. The paper drops pairs sharing <= 10 playlists at
     # Spotify scale (min_cooccurrence=11); small datasets need 1.
@@ -38,7 +40,7 @@ class GraphConfig:
     # Pairs only within +-window positions of a playlist: a 250-track playlist would otherwise
     # give 31k pairs, mostly between tracks far apart in the listening order. None = whole list.
     window: int | None = 25
-    content_k: int = 10  # neighbours per track in the content kNN relation
+    acoustic_k: int = 10  # neighbours per track in the acoustic (content-feature kNN) relation
 
 
 def _pair_counts_per_playlist(lengths: np.ndarray, window: int) -> np.ndarray:
@@ -218,7 +220,7 @@ class TrackGraph:
 
     Attributes:
         num_nodes: N.
-        relations: name ("cooc", "content") -> CSR, symmetric, no self loops.
+        relations: name ("cooc", "acoustic") -> CSR, symmetric, no self loops.
         genre: int64 (N,) genre code, -1 unknown.
         genre_names: names of the codes.
         config: the GraphConfig it was built with.
@@ -312,7 +314,11 @@ def _from_json_bytes(arr: np.ndarray) -> Any:
 
 
 def build_graph(
-    dataset: Any, X: np.ndarray | None, mask: np.ndarray | None, cfg: GraphConfig = GraphConfig()
+    dataset: Any,
+    X: np.ndarray | None,
+    mask: np.ndarray | None,
+    cfg: GraphConfig = GraphConfig(),
+    relations: tuple[str, ...] = RELATIONS,
 ) -> TrackGraph:
     """Build the track graph of a dataset.
 
@@ -320,29 +326,33 @@ def build_graph(
         dataset: a ``musig.data.Dataset`` (uses playlist_indptr, playlist_tracks, num_tracks,
             genre_codes, genres). Pass the training playlists only: held-out playlist tracks must
             not become co-occurrence edges.
-        X: float (N, F) content features (unused when ``cfg.use_content`` is False).
+        X: float (N, F) content features (only read for the "acoustic" relation).
         mask: bool (N,) rows of X that are valid.
-        cfg: which relations to build.
+        cfg: how each relation is made.
+        relations: which relations to make, a subset of :data:`RELATIONS`.
 
     Returns:
-        TrackGraph; a relation switched off is absent from ``relations`` (both off = no edges).
+        TrackGraph holding exactly ``relations``.
     """
+    unknown = sorted(set(relations) - set(RELATIONS))
+    if unknown:
+        raise ValueError(f"unknown relation(s) {unknown}; choose from {list(RELATIONS)}")
     n = int(dataset.num_tracks)
-    relations: dict[str, CSR] = {}
-    if cfg.use_cooccurrence:
-        relations["cooc"] = cooccurrence_matrix(
+    built: dict[str, CSR] = {}
+    if "cooc" in relations:
+        built["cooc"] = cooccurrence_matrix(
             dataset.playlist_indptr,
             dataset.playlist_tracks,
             n,
             window=cfg.window,
             min_weight=cfg.min_cooccurrence,
         )
-    if cfg.use_content:
+    if "acoustic" in relations:
         if X is None or mask is None:
-            raise ValueError("use_content needs content features X and mask")
+            raise ValueError("the acoustic relation needs content features X and mask")
         if len(X) != n:
             raise ValueError(f"X has {len(X)} rows for {n} tracks")
-        relations["content"] = knn_graph(X, mask, cfg.content_k)
+        built["acoustic"] = knn_graph(X, mask, cfg.acoustic_k)
     if cfg.use_genre:
         genre = np.asarray(dataset.genre_codes, np.int64)
         names = list(dataset.genres)
@@ -350,4 +360,4 @@ def build_graph(
         genre, names = np.full(n, -1, np.int64), []
     if genre.shape != (n,):
         raise ValueError(f"genre_codes has shape {genre.shape}, expected ({n},)")
-    return TrackGraph(n, relations, genre, names, cfg)
+    return TrackGraph(n, built, genre, names, cfg)

@@ -157,16 +157,16 @@ def attach_new_nodes(
     Args:
         x_new: float32 (M, F) scaled features of the new tracks.
     Returns:
-        the graph with M nodes appended (content edges to their k nearest catalog tracks),
+        the graph with M nodes appended (acoustic edges to their k nearest catalog tracks),
         inputs extended with their features, and their new ids int64 (M,).
     """
     n, m = inputs.num_nodes, len(x_new)
     nbr, sim = content_neighbors(inputs.x, inputs.has_x, x_new, k)
     new_ids = np.arange(n, n + m, dtype=np.int64)
     edges = {}
-    if "content" in graph.relations:
+    if "acoustic" in graph.relations:
         src = np.repeat(new_ids, nbr.shape[1])
-        edges["content"] = (src, nbr.ravel(), np.clip(sim.ravel(), 0, None) + 1e-3)
+        edges["acoustic"] = (src, nbr.ravel(), np.clip(sim.ravel(), 0, None) + 1e-3)
     new_inputs = NodeInputs(
         x=np.concatenate([inputs.x, x_new.astype(np.float32)]),
         has_x=np.concatenate([inputs.has_x, np.ones(m, dtype=bool)]),

@@ -1,83 +1,179 @@
-"""The one artefact every method produces, and what every method is fitted on."""
+"""The registry of methods: the one place that names them and says what each one needs.
+
+Adding a method: write its module (a frozen config dataclass and ``fit(ctx, cfg, callback=None)
+-> MethodResult``, see :mod:`musig.fitting`) and add one :class:`Method` entry to ``REGISTRY``.
+The pipeline, evaluation, the command line and the app read everything else from here.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
+from musig.baselines.als import ALSConfig
+from musig.baselines.content import ContentConfig
+from musig.baselines.deepwalk import DeepWalkConfig
+from musig.baselines.item2vec import Item2VecConfig
+from musig.baselines.node2vec import Node2VecConfig
+from musig.baselines.popularity import PopularityConfig
+from musig.fitting import Callback, FitContext, MethodResult, config_from_dict, config_to_dict
+from musig.graph import GraphConfig
+from musig.musig_config import MusigConfig
 
-if TYPE_CHECKING:
-    from musig.data import Dataset
-    from musig.graph import TrackGraph
+
+def _none(cfg) -> tuple[str, ...]:
+    return ()
+
+
+def _never(cfg) -> bool:
+    return False
+
+
+def _always(cfg) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
-class FitContext:
-    """Everything a method may learn from: the training dataset and what is derived from it.
+class Method:
+    """One registered method.
 
     Attributes:
-        dataset: training dataset (test playlists already removed by the split).
-        features: float32 (N, F) scaled content features aligned to the track index.
-        feature_mask: bool (N,) True where content features exist.
-        graph: the track graph built from ``dataset`` and ``features``.
-        random_state: seed for every random step of the fit.
-        progress: show progress bars.
+        name: what the command line, run folders and tables call it.
+        default: its default config (an instance of its frozen config dataclass).
+        module: the module defining ``fit(ctx, cfg, callback=None)``; imported only when the
+            method is fitted, so reading the registry stays cheap (no torch).
+        cost_rank: training cost on the sample world, 0 = slowest; ``evaluate`` starts the slow
+            runs first and the app's first start trains the cheap ones first.
+        relations: cfg -> the graph relations the method reads; only those are built (a method
+            reads a graph when its config has a ``graph`` field).
+        reads_content: cfg -> whether it reads content features (audio or a features table);
+            without them the method refuses to train, and others never load them.
+        embeds_uploads: cfg -> whether a run can embed a new audio file (inductive).
+        baseline: compared with MUSIG in evaluation's paired tables.
+        recommend_only: ranks tracks without embedding them (no map, no neighbours).
     """
 
-    dataset: Dataset
-    features: np.ndarray
-    feature_mask: np.ndarray
-    graph: TrackGraph
-    random_state: int = 0
-    progress: bool = False
+    name: str
+    default: Any
+    module: str
+    cost_rank: int
+    relations: Callable[[Any], tuple[str, ...]] = _none
+    reads_content: Callable[[Any], bool] = _never
+    embeds_uploads: Callable[[Any], bool] = _never
+    baseline: bool = True
+    recommend_only: bool = False
+
+    def fit(self, ctx: FitContext, cfg, callback: Callback = None) -> MethodResult:
+        """Fit the method; every method takes the same arguments."""
+        return importlib.import_module(self.module).fit(ctx, cfg, callback)
+
+    @property
+    def config_class(self) -> type:
+        return type(self.default)
+
+    def config(self, overrides: dict | None = None):
+        """The default config with ``overrides`` (plain values, e.g. from ``--set``) applied."""
+        values = {**config_to_dict(self.default), **(overrides or {})}
+        return config_from_dict(self.config_class, values)
+
+    def graph_config(self, cfg) -> GraphConfig | None:
+        """How this method's graph is built: its config's ``graph`` (None: it reads no graph)."""
+        return getattr(cfg, "graph", None)
+
+    def describe_graph(self, cfg) -> dict | None:
+        """The resolved graph settings as plain values, recorded in runs and cache keys."""
+        graph_cfg = self.graph_config(cfg)
+        if graph_cfg is None:
+            return None
+        return {"relations": list(self.relations(cfg)), **config_to_dict(graph_cfg)}
 
 
-@dataclass
-class MethodResult:
-    """A fitted method, reduced to what retrieval and evaluation need.
-
-    Attributes:
-        embeddings: float32 (N, D) aligned to the dataset's track index, or None for
-            recommend-only methods (popularity).
-        mask: bool (N,) False for tracks the method cannot embed (e.g. no playlist history).
-        extras: named arrays a method wants persisted with its run (weights, scores).
-        log: per-step training records (dicts of plain values) for the training log.
-    """
-
-    embeddings: np.ndarray | None
-    mask: np.ndarray
-    extras: dict[str, np.ndarray] = field(default_factory=dict)
-    log: list[dict] = field(default_factory=list)
+def _cooc_only(cfg) -> tuple[str, ...]:
+    return ("cooc",)
 
 
-def config_to_dict(cfg) -> dict:
-    """A config dataclass as plain JSON values (tuples become lists)."""
-    return dataclasses.asdict(cfg)
+_MUSIG = {
+    "module": "musig.train",
+    "relations": MusigConfig.graph_relations,
+    "reads_content": MusigConfig.reads_content,
+    "embeds_uploads": lambda cfg: cfg.use_audio,
+}
+
+# In the order of the result tables; "sage" is the MUSIG encoder trained on the co-occurrence
+# task alone: the paper's single-task graph embedding.
+REGISTRY: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "popularity",
+            PopularityConfig(),
+            "musig.baselines.popularity",
+            cost_rank=7,
+            recommend_only=True,
+        ),
+        Method("als", ALSConfig(), "musig.baselines.als", cost_rank=5),
+        Method("item2vec", Item2VecConfig(), "musig.baselines.item2vec", cost_rank=3),
+        Method("deepwalk", DeepWalkConfig(), "musig.baselines.deepwalk", 2, relations=_cooc_only),
+        Method("node2vec", Node2VecConfig(), "musig.baselines.node2vec", 4, relations=_cooc_only),
+        Method(
+            "content",
+            ContentConfig(),
+            "musig.baselines.content",
+            cost_rank=6,
+            reads_content=_always,
+            embeds_uploads=_always,
+        ),
+        Method("sage", MusigConfig(tasks=(("cooc", 1.0),)), cost_rank=1, **_MUSIG),
+        Method("musig", MusigConfig(), cost_rank=0, baseline=False, **_MUSIG),
+    )
+}
+METHODS = tuple(REGISTRY)
+BASELINES = tuple(m for m in METHODS if REGISTRY[m].baseline)
+PRIMARY = "musig"  # the method the others are compared with
+
+# What the app picks when the user has not: runs to compare, and runs to embed an upload with.
+COMPARE_DEFAULT = ("musig", "als", "content")
+UPLOAD_DEFAULT = ("musig", "content")
+
+# MUSIG ablations: name -> (registered method, config overrides). Each removes one source or task,
+# or keeps a single task, so the contribution of every part is visible next to the full model.
+ABLATIONS: dict[str, tuple[str, dict]] = {
+    "musig-no-audio": (
+        PRIMARY,
+        {"use_audio": False, "relations": ["cooc"], "tasks": [["cooc", 0.9], ["genre", 0.1]]},
+    ),
+    "musig-no-genre": (PRIMARY, {"tasks": [["cooc", 0.9], ["acoustic", 0.1]]}),
+    "musig-content-task": (PRIMARY, {"tasks": [["acoustic", 1.0]]}),
+    "musig-genre-task": (PRIMARY, {"tasks": [["genre", 1.0]]}),
+    "musig-no-track-vectors": (PRIMARY, {"use_track_vectors": False}),
+    "musig-track-vectors-only": (
+        PRIMARY,
+        {"use_audio": False, "relations": [], "tasks": [["cooc", 1.0]]},
+    ),
+}
 
 
-def config_from_dict(cls, values: dict):
-    """Rebuild a frozen config dataclass from plain values (JSON, CLI overrides).
+def get(name: str) -> Method:
+    """The registered method ``name`` (ValueError naming the known ones otherwise)."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown method {name!r}; choose from {list(METHODS)}")
+    return REGISTRY[name]
 
-    Lists become tuples where the default is a tuple, nested config dataclasses are rebuilt, and
-    unknown keys are refused with the list of known ones.
-    """
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(fields)}")
-    defaults = cls()
-    kwargs = {}
-    for name, value in values.items():
-        default = getattr(defaults, name)
-        if dataclasses.is_dataclass(default):
-            value = config_from_dict(type(default), value)
-        elif isinstance(default, tuple):
-            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        elif isinstance(default, bool):
-            value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-        elif isinstance(default, int | float | str):
-            value = type(default)(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+
+def spec(name: str) -> tuple[Method, dict]:
+    """(method, overrides) of a registered method or an ablation name."""
+    base, overrides = ABLATIONS.get(name, (name, {}))
+    return get(base), overrides
+
+
+def resolve_config(name: str, overrides: dict | None = None):
+    """Config of a method or ablation with ``overrides`` on top (ValueError on a bad setting)."""
+    method, own = spec(name)
+    return method.config({**own, **(overrides or {})})
+
+
+def by_cost(names) -> list[str]:
+    """Method or ablation names, slowest to train first."""
+    return sorted(names, key=lambda n: spec(n)[0].cost_rank)

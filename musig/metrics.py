@@ -25,6 +25,8 @@ from musig.utils import RandomState, as_rng
 NO_HIT_CLICKS = 51  # the challenge's value for "no relevant track in the 500 recommendations"
 
 Ranked = Sequence[Hashable] | np.ndarray
+# The per-playlist metrics every table reports, in their column order.
+METRICS = ("ndcg", "r_precision", "clicks", "recall@100", "recall@500")
 
 
 def _check_ranked(ranked: Ranked) -> np.ndarray | Sequence[Hashable]:

@@ -22,7 +22,7 @@ class MusigEncoder(nn.Module):
         hidden_channels: width of hidden layers.
         out_channels: embedding width.
         num_layers: message-passing layers (>= 1).
-        relations: edge relation names, e.g. ``("cooc", "content")``.
+        relations: edge relation names, e.g. ``("cooc", "acoustic")``.
         num_nodes: size of the learnable per-track table (0 disables it).
         aggr: neighbourhood aggregator of every SAGEConv ("mean", "max", "sum").
         dropout: dropout on hidden activations.

@@ -1,7 +1,8 @@
 """Run folders: a trained method as files — written atomically, versioned, loaded safely.
 
 Layout of RUN/:
-    run.json            format version, method, config, provenance, feature scaling, timings
+    run.json            format version, method, config, seed, resolved graph settings,
+                        provenance, feature scaling, timings
     arrays.safetensors  embeddings (N, D), mask (N,), popularity (N,), map2d (N, 2) and, for
                         methods that embed audio, scaled catalog features and the graph
     model.safetensors   weights (MUSIG); never pickled
@@ -12,6 +13,7 @@ Layout of RUN/:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import platform
@@ -30,7 +32,7 @@ from musig._version import __version__
 from musig.utils import atomic_dir, atomic_write_json, fingerprint
 
 RUN_FORMAT = "musig-run"
-RUN_FORMAT_VERSION = 1
+RUN_FORMAT_VERSION = 2  # 2: the seed and the resolved graph settings apart from the config
 _PACKAGES = (
     "musig",
     "torch",
@@ -77,11 +79,13 @@ def package_versions() -> dict[str, str]:
 
 
 @dataclass
-class RunRecord:
-    """What a method's fit produced plus the context needed to reuse it; see :func:`save_run`."""
+class RunContents:
+    """What a run folder holds before it is written: a fit plus what is needed to reuse it."""
 
     method: str
-    config: dict
+    config: dict  # the method's resolved config as plain values
+    seed: int
+    graph: dict | None  # resolved graph settings (relations + GraphConfig); None: no graph
     tracks: pd.DataFrame  # track_uri, track_name, artist_name, genre — the track index
     dataset_fingerprint: str
     split: dict | None
@@ -93,7 +97,7 @@ class RunRecord:
     train_seconds: float = 0.0
 
 
-def save_run(path: str | Path, rec: RunRecord) -> Path:
+def save_run(path: str | Path, rec: RunContents) -> Path:
     """Write a run folder atomically (a crash leaves the old run or none, never half of one).
 
     An existing run at ``path`` is replaced; any other existing file or non-empty folder is
@@ -109,6 +113,8 @@ def save_run(path: str | Path, rec: RunRecord) -> Path:
         "format_version": RUN_FORMAT_VERSION,
         "method": rec.method,
         "config": rec.config,
+        "seed": rec.seed,
+        "graph": rec.graph,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "num_tracks": len(rec.tracks),
         "train_seconds": rec.train_seconds,
@@ -193,3 +199,101 @@ def check_compatible(meta: dict, dataset_fp: str, track_uris) -> None:
             f"this run was trained on another dataset or split (fingerprint "
             f"{prov['dataset_fingerprint']}, this one is {dataset_fp}): train it on this dataset"
         )
+
+
+class Run:
+    """A trained method loaded from its run folder: embeddings, recommendations, uploads.
+
+    Args:
+        path: the run folder.
+        ann: rank with an approximate (voyager HNSW) index instead of exact search; for large
+            catalogs, where exact scoring of every track per query is what costs.
+    """
+
+    def __init__(self, path: str | Path, *, ann: bool = False):
+        self.path = Path(path)
+        self.meta = read_run_meta(self.path)
+        self.method: str = self.meta["method"]
+        self.config: dict = self.meta["config"]
+        self.seed: int = int(self.meta["seed"])
+        self.ann = ann
+        self.tracks = pd.read_csv(self.path / "tracks.csv", dtype=str, keep_default_na=False)
+        self.track_uris: list[str] = self.tracks["track_uri"].tolist()
+        self._uri_index = {u: i for i, u in enumerate(self.track_uris)}
+        self.arrays = read_arrays(self.path)
+        self.mask: np.ndarray = self.arrays["mask"].astype(bool)
+        self.popularity: np.ndarray = self.arrays["popularity"]
+        self.embeddings: np.ndarray | None = self.arrays.get("embeddings")
+        self.map2d: np.ndarray | None = self.arrays.get("map2d")
+
+    def __repr__(self) -> str:
+        return f"Run({self.path.name!r}, method={self.method!r}, tracks={len(self.track_uris)})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def check_dataset(self, dataset) -> None:
+        """Raise ValueError if this run was trained on another dataset or split."""
+        check_compatible(self.meta, dataset.fingerprint, dataset.tracks["track_uri"])
+
+    @functools.cached_property
+    def retriever(self):
+        from musig.retrieval import Retriever
+
+        return Retriever(
+            self.embeddings, self.mask, self.popularity, ann=self.ann, random_state=self.seed
+        )
+
+    def indices(self, uris, *, strict: bool = True) -> np.ndarray:
+        """Track ids of URIs; unknown URIs raise (strict) or are dropped."""
+        unknown = [u for u in uris if u not in self._uri_index]
+        if unknown and strict:
+            shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise ValueError(f"{len(unknown)} track URI(s) not in this run's catalog: {shown}")
+        return np.array([self._uri_index[u] for u in uris if u in self._uri_index], np.int64)
+
+    def recommend(self, seed_track_uris, k: int = 10) -> tuple[list[str], np.ndarray]:
+        """Complete a playlist: ``k`` track URIs (seeds excluded) and their scores (float32)."""
+        ids, scores = self.retriever.recommend(self.indices(list(seed_track_uris)), k)
+        return [self.track_uris[i] for i in ids], scores
+
+    def similar(self, track_uri: str, k: int = 10) -> tuple[list[str], np.ndarray]:
+        """Nearest tracks to one track in the run's embedding space (cosine)."""
+        return self.recommend([track_uri], k)
+
+    def read_weights(self) -> dict[str, np.ndarray]:
+        """The model's weights (model.safetensors; empty for methods without a model)."""
+        return read_arrays(self.path, "model.safetensors")
+
+    # --- inductive embedding of new audio: musig.inference -----------------------------------
+    @functools.cached_property
+    def _encoder(self):
+        from musig.inference import RunEncoder
+
+        return RunEncoder(self)
+
+    @property
+    def can_embed_audio(self) -> bool:
+        """Whether this run embeds new audio files (its method's registry entry says so, and
+        the features of musig's audio extractor were saved with it)."""
+        from musig.inference import can_embed_audio
+
+        return can_embed_audio(self)
+
+    def embed_features(self, raw: np.ndarray, k: int = 10):
+        """Embed tracks given their unscaled feature vectors float32 (M, F); see
+        :meth:`musig.inference.RunEncoder.embed_features`."""
+        return self._encoder.embed_features(raw, k)
+
+    def embed_audio(self, path: str | Path, k: int = 10):
+        """Embed an audio file not in the catalog, without retraining (inductive)."""
+        return self._encoder.embed_audio(path, k)
+
+
+def load_run(path: str | Path, dataset=None, *, ann: bool = False) -> Run:
+    """Load a run folder; with ``dataset``, refuse a run trained on another dataset or split."""
+    run = Run(path, ann=ann)
+    if dataset is not None:
+        run.check_dataset(dataset)
+    return run

@@ -343,3 +343,19 @@ def _write_split(ds: Dataset, out: Path, cfg: SplitConfig, *, kind: str, source:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ds.root / rel, out / rel)
     return info
+
+
+def read_scenarios(root: str | Path) -> dict[str, list[int]]:
+    """Scenario name -> challenge pids, from a split folder's ``split.json``, in the canonical
+    scenario order (empty for a folder without one, e.g. a dataset with its own challenge)."""
+    file = Path(root) / "split.json"
+    if not file.is_file():
+        return {}
+    info = json.loads(file.read_text())
+    return {s["name"]: [int(p) for p in s["pids"]] for s in info.get("scenarios", [])}
+
+
+def read_cold_tracks(root: str | Path) -> set[str]:
+    """URIs of the split's cold tracks (in no training playlist, held out only)."""
+    file = Path(root) / "cold_tracks.txt"
+    return set(file.read_text().split()) if file.is_file() else set()

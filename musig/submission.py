@@ -11,12 +11,15 @@ import numpy as np
 from musig.utils import atomic_write_text
 
 
-def complete_challenge(run, challenge, k: int = 500) -> dict[int, list[str]]:
+def complete_challenge(run, challenge, k: int = 500, *, warn: bool = True) -> dict[int, list[str]]:
     """Recommend ``k`` tracks per challenge playlist with one run.
 
     Seeds unknown to the run's catalog are ignored (counted in a warning); seeds that are catalog
     tracks in no training playlist are used where the method can embed them. A playlist with no
     usable seed (title only) gets the popularity fallback every method shares.
+
+    Args:
+        warn: warn about unknown seeds (evaluation, whose split ensures there are none, does not).
 
     Returns:
         pid -> list of ``k`` track URIs, seeds excluded, best first.
@@ -26,7 +29,7 @@ def complete_challenge(run, challenge, k: int = 500) -> dict[int, list[str]]:
         ids = run.indices(pl.seed_uris, strict=False)
         unknown += len(pl.seed_uris) - len(ids)
         seed_lists.append(ids)
-    if unknown:
+    if unknown and warn:
         warnings.warn(
             f"{unknown} seed track(s) are not in the run's catalog and were ignored", stacklevel=2
         )

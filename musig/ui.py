@@ -19,6 +19,10 @@ import streamlit as st
 
 from musig import workspace as wsp
 from musig.data import Dataset
+from musig.graph import RELATIONS
+from musig.methods import COMPARE_DEFAULT
+from musig.metrics import METRICS
+from musig.musig_config import TASKS
 from musig.workspace.figures import training_figures
 
 # --- cached loaders --------------------------------------------------------------------------
@@ -56,21 +60,19 @@ def split(ws: wsp.Workspace) -> Dataset:
 @st.cache_resource(show_spinner="Loading run…", max_entries=16)
 def load_run(path: str, mtime: float, _ds: Dataset):
     """A run checked against the split (ValueError for a run of another dataset)."""
-    from musig.api import load_run as _load
+    from musig.runs import load_run as _load
 
     return _load(path, _ds)
 
 
-def run(info: wsp.RunInfo, ds: Dataset):
+def run(info: wsp.RunSummary, ds: Dataset):
     return load_run(str(info.path), info.mtime, ds)
 
 
 @st.cache_data(show_spinner=False)
 def track_frame(path: str, mtime: float) -> pd.DataFrame:
     """Display table of the split's tracks (training popularity, cold = in no training playlist)."""
-    from musig.pipeline import track_table
-
-    return track_table(split_dataset(path, mtime))
+    return wsp.track_table(split_dataset(path, mtime))
 
 
 def tracks(ws: wsp.Workspace) -> pd.DataFrame:
@@ -80,7 +82,7 @@ def tracks(ws: wsp.Workspace) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner="Loading audio features…")
 def features(path: str, _ds: Dataset):
-    from musig.pipeline import load_features
+    from musig.features import load_features
 
     return load_features(_ds)
 
@@ -91,7 +93,7 @@ def incidence(path: str, _ds: Dataset):
 
 
 def _warmup() -> None:
-    import musig.api  # noqa: F401  (torch and the encoder code: seconds on a cold start)
+    import musig.inference  # noqa: F401  (torch and the encoder code: seconds on a cold start)
     from musig.audio import warmup
 
     warmup()
@@ -132,7 +134,7 @@ def play(ds: Dataset, track: int) -> None:
 # --- shared widgets -------------------------------------------------------------------------
 
 
-def context() -> tuple[wsp.Workspace, Dataset, list[wsp.RunInfo]]:
+def context() -> tuple[wsp.Workspace, Dataset, list[wsp.RunSummary]]:
     """Workspace, split and saved runs; stops the page with a message while none exist."""
     ws = workspace()
     runs = ws.list_runs()
@@ -143,22 +145,20 @@ def context() -> tuple[wsp.Workspace, Dataset, list[wsp.RunInfo]]:
 
 
 def pick_runs(
-    runs: list[wsp.RunInfo],
+    runs: list[wsp.RunSummary],
     *,
     key: str,
     multi: bool = False,
     audio_only: bool = False,
     embedding_only: bool = False,
-    default: tuple[str, ...] = ("musig", "als", "content"),
+    default: tuple[str, ...] = COMPARE_DEFAULT,
     max_selections: int = 4,
-) -> list[wsp.RunInfo]:
+) -> list[wsp.RunSummary]:
     """Sidebar run picker; the choice is kept across pages and reruns in session state."""
-    from musig.pipeline import AUDIO_METHODS
-
     if audio_only:
-        runs = [r for r in runs if r.method in AUDIO_METHODS]
+        runs = [r for r in runs if r.embeds_uploads]
     if embedding_only:
-        runs = [r for r in runs if r.method != "popularity"]
+        runs = [r for r in runs if not r.recommend_only]
     names = [r.name for r in runs]
     keep = f"_keep_{key}"
     if key not in st.session_state:  # first visit, or the widget was dropped on a page switch
@@ -179,11 +179,11 @@ def pick_runs(
     return [by_name[c] for c in chosen]
 
 
-def runs_table(runs: list[wsp.RunInfo], *, key: str, highlight: str | None = None) -> None:
+def runs_table(runs: list[wsp.RunSummary], *, key: str, highlight: str | None = None) -> None:
     """The saved runs with their headline challenge metrics; ``highlight`` is shown in bold."""
     frame = wsp.runs_frame(runs)
     number = st.column_config.NumberColumn
-    config = {c: number(format="%.4f") for c in (*wsp.METRICS, "cold recall@100")}
+    config = {c: number(format="%.4f") for c in (*METRICS, "cold recall@100")}
     config.update({"clicks": number(format="%.2f"), "train s": number(format="%.1f")})
     shown = frame
     if highlight is not None:
@@ -205,13 +205,13 @@ def musig_settings(base: dict) -> dict:
     st.markdown("**Tasks** — sampling probability of each task per step")
     probs = {
         t: c.slider(t, 0.0, 1.0, float(tasks.get(t, 0.0)), 0.05, key=f"task_{t}")
-        for t, c in zip(("cooc", "content", "genre"), st.columns(3), strict=True)
+        for t, c in zip(TASKS, st.columns(len(TASKS)), strict=True)
     }
     out: dict = {"tasks": [[t, p] for t, p in probs.items() if p > 0]}
     c1, c2, c3 = st.columns(3)
     out["use_audio"] = c1.checkbox("Audio features as input", base["use_audio"])
     out["use_track_vectors"] = c2.checkbox("Per-track vectors", base["use_track_vectors"])
-    out["relations"] = c3.multiselect("Relations", ["cooc", "content"], base["relations"])
+    out["relations"] = c3.multiselect("Relations", list(RELATIONS), base["relations"])
     c1, c2, c3, c4 = st.columns(4)
     out["hidden_channels"] = c1.number_input("Hidden dim", 8, 1024, base["hidden_channels"])
     out["out_channels"] = c2.number_input("Embedding dim", 8, 512, base["out_channels"])
@@ -224,7 +224,7 @@ def musig_settings(base: dict) -> dict:
     return out
 
 
-def pick_run(runs: list[wsp.RunInfo], *, key: str, **kw) -> wsp.RunInfo | None:
+def pick_run(runs: list[wsp.RunSummary], *, key: str, **kw) -> wsp.RunSummary | None:
     """Single-run variant of :func:`pick_runs` (None when no run fits)."""
     chosen = pick_runs(runs, key=key, multi=False, **kw)
     return chosen[0] if chosen else None

@@ -5,6 +5,7 @@ import streamlit as st
 
 from musig import ui
 from musig import workspace as wsp
+from musig.metrics import METRICS
 from musig.workspace import figures
 
 ws = ui.workspace()
@@ -43,12 +44,12 @@ table = table[table["method"].isin(methods)]
 wide = table.pivot(index="method", columns="metric", values="mean").reindex(methods)
 wide["cold recall@100"] = [res["cold_start"][m]["recall@100"]["mean"] for m in methods]
 wide["train s"] = [res["train_seconds"].get(m) for m in methods]
-columns = [c for c in (*wsp.METRICS, "cold recall@100", "train s") if c in wide]
+columns = [c for c in (*METRICS, "cold recall@100", "train s") if c in wide]
 fmt = {c: st.column_config.NumberColumn(format="%.3f") for c in columns}
 with st.container(key="bench_table"):
     st.dataframe(wide[columns], column_config=fmt)
 
-metric = st.selectbox("Metric per scenario", wsp.METRICS, key="bench_metric")
+metric = st.selectbox("Metric per scenario", METRICS, key="bench_metric")
 per = {m: res["per_scenario"][m] for m in methods}
 fig = figures.ci_bars(per, f"{metric} per scenario", by=metric, order=ws.scenarios())
 st.plotly_chart(fig, key="bench_scenarios")

@@ -11,7 +11,7 @@ ws, ds, runs = ui.context()
 chosen = ui.pick_runs(runs, key="compare_runs", multi=True)
 tracks = ui.tracks(ws)
 label = ui.track_label(tracks)
-scenario = wsp.scenario_of(ds)
+scenario = {pid: s for s, pids in ws.scenario_pids().items() for pid in pids}
 
 st.title("Compare")
 source = st.radio(
@@ -73,7 +73,7 @@ st.subheader(f"Overlap (Jaccard@{k})")
 st.dataframe(wsp.overlap_frame(recs).round(3))
 
 st.subheader("Maps")
-mapped = [r for r in chosen if r.method != "popularity"]
+mapped = [r for r in chosen if not r.recommend_only]
 keys = [f"cmp_map_{info.name}" for info in mapped[:2]]
 # Linked selection: points picked on either map are ringed on both.
 linked = np.unique(

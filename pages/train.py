@@ -7,18 +7,20 @@ import streamlit as st
 
 from musig import ui
 from musig import workspace as wsp
-from musig.methods import config_to_dict
-from musig.pipeline import METHODS, resolve_config
+from musig.fitting import config_to_dict
+from musig.methods import METHODS, PRIMARY, resolve_config
+from musig.musig_config import MusigConfig
 from musig.runs import read_log
 
 ws, ds, runs = ui.context()
 st.title("Train")
 
-method = st.selectbox("Method", list(METHODS), key="train_method")
+method = st.selectbox("Method", METHODS, index=METHODS.index(PRIMARY), key="train_method")
 base = config_to_dict(resolve_config(method))
 with st.form("train_form"):
     name = st.text_input("Run name", value=f"{method}-{time.strftime('%m%d-%H%M')}")
-    overrides = ui.musig_settings(base) if method in ("musig", "sage") else {}
+    configurable = isinstance(resolve_config(method), MusigConfig)
+    overrides = ui.musig_settings(base) if configurable else {}
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)
     defaults = json.dumps({k: v for k, v in base.items() if k != "seed"})
     extra = st.text_area("More settings (JSON, optional)", "{}", help=f"Defaults: {defaults}")
@@ -90,7 +92,7 @@ with st.expander("Delete a run"):
         sure = st.checkbox(f"Yes, delete {victim} for good", key="train_delete_sure")
         if st.button("Delete", disabled=not sure, key="train_delete_btn"):
             try:
-                ws.delete_run(victim)
+                wsp.delete_run(ws, victim)
             except ValueError as e:
                 st.error(str(e))
             else:

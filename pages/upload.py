@@ -5,12 +5,11 @@ import streamlit as st
 
 from musig import ui
 from musig import workspace as wsp
+from musig.methods import UPLOAD_DEFAULT
 from musig.workspace import figures
 
 ws, ds, runs = ui.context()
-chosen = ui.pick_runs(
-    runs, key="upload_runs", multi=True, audio_only=True, default=("musig", "content")
-)
+chosen = ui.pick_runs(runs, key="upload_runs", multi=True, audio_only=True, default=UPLOAD_DEFAULT)
 tracks = ui.tracks(ws)
 label = ui.track_label(tracks)
 

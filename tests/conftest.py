@@ -26,13 +26,12 @@ def tiny_world(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def make_run(tmp_path):
-    """Factory: save a run from hand-made arrays and load it with :func:`musig.api.load_run`.
+    """Factory: save a run from hand-made arrays and load it with :func:`musig.runs.load_run`.
 
     Args (of the factory): embeddings float32 (N, D) or None, popularity (N,), mask bool (N,)
     (default all True), method name, track names (default ``song <i>``).
     """
-    from musig.api import load_run
-    from musig.runs import RunRecord, save_run
+    from musig.runs import RunContents, load_run, save_run
 
     def make(embeddings, popularity, mask=None, *, method="content", names=None):
         n = len(popularity)
@@ -50,9 +49,11 @@ def make_run(tmp_path):
         }
         if embeddings is not None:
             arrays["embeddings"] = np.asarray(embeddings, np.float32)
-        rec = RunRecord(
+        rec = RunContents(
             method=method,
             config={},
+            seed=0,
+            graph=None,
             tracks=tracks,
             dataset_fingerprint="0" * 16,
             split=None,
@@ -70,7 +71,7 @@ def sparse_world(tmp_path_factory):
     Returns (dataset, FeatureSet). 400 tracks, 700 short playlists, 4 genres, 2 s clips.
     """
     from musig.data import load_dataset
-    from musig.pipeline import load_features
+    from musig.features import load_features
     from musig.synth import WorldConfig, generate_world
 
     cfg = WorldConfig(

@@ -106,9 +106,22 @@ def test_changed_default_config_is_retrained(app_world, tmp_path):
     ws.set_defaults({"als": {"factors": 16}})  # as if the method's defaults had changed
     assert not ws.ready() and ws.missing_defaults() == ["als"]
     assert wsp.bootstrap(ws) == ["als"]
-    from musig.api import load_run
+    from musig.runs import load_run
 
     assert load_run(ws.runs_dir / "als").embeddings.shape[1] == 16 and ws.ready()
+
+
+def test_changed_graph_default_is_retrained(ws, monkeypatch):
+    """A default run built on other graph settings than the registry's is stale, even with an
+    unchanged config: the graph a method reads is recorded in its run and compared."""
+    from dataclasses import replace
+
+    from musig import methods
+
+    assert ws.missing_defaults() == []
+    musig = methods.REGISTRY["musig"]
+    monkeypatch.setitem(methods.REGISTRY, "musig", replace(musig, relations=lambda cfg: ("cooc",)))
+    assert ws.missing_defaults() == ["musig"]
 
 
 def test_jaccard_and_overlap():
@@ -136,7 +149,7 @@ def test_explain_counts_shared_playlists_and_acoustics(ws):
 
 
 def test_recommend_vector_matches_retriever(ws):
-    from musig.api import load_run
+    from musig.runs import load_run
 
     run = load_run(ws.runs_dir / "musig")
     seed = int(np.flatnonzero(run.mask)[0])
@@ -189,7 +202,7 @@ def test_job_lock_busy_and_cancel(ws):
 
 def test_delete_refuses_default_runs(ws):
     with pytest.raises(ValueError, match="default run"):
-        ws.delete_run("musig")
+        wsp.delete_run(ws, "musig")
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -338,7 +351,7 @@ def test_train_page_runs_a_job_end_to_end(app, ws):
     """The form starts ``python -m musig train`` in a subprocess; the run is evaluated, listed
     on every page, and can be deleted."""
     at = app("train")
-    assert {s.label for s in at.slider} == {"cooc", "content", "genre"}
+    assert {s.label for s in at.slider} == {"cooc", "acoustic", "genre"}
     assert len(at.get("plotly_chart")) == 2  # loss and diagnostics of the musig run
     at.text_input[0].set_value("bad name!")
     at.button[0].click().run()  # the form's submit button

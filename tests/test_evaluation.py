@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musig.api import load_run
 from musig.data import load_dataset
 from musig.evaluation import EvalConfig, evaluate
+from musig.runs import load_run
 from musig.split import SplitConfig, make_split
 
 METHODS = ("popularity", "als", "content")
@@ -39,6 +39,40 @@ def test_same_numbers_twice_and_runs_reused(tiny_split, tmp_path):
     assert all(f"| {m} |" in md for m in METHODS)
     # A popularity-only ranking cannot beat a trained method on NDCG in a world with structure.
     assert first["overall"]["als"]["ndcg"]["mean"] > first["overall"]["popularity"]["ndcg"]["mean"]
+
+
+def test_run_key_sees_config_graph_seed_and_split(tiny_split, monkeypatch):
+    from dataclasses import replace
+
+    from musig import methods
+    from musig.evaluation import run_key
+    from musig.graph import GraphConfig
+
+    split = load_dataset(tiny_split)
+    key = run_key("deepwalk", 0, split, None)
+    assert run_key("deepwalk", 0, split, None) == key
+    assert run_key("deepwalk", 1, split, None) != key
+    walk = methods.REGISTRY["deepwalk"]
+    wider = replace(walk, default=replace(walk.default, graph=GraphConfig(window=3)))
+    monkeypatch.setitem(methods.REGISTRY, "deepwalk", wider)
+    assert run_key("deepwalk", 0, split, None) != key  # a changed graph default retrains
+    both = replace(walk, relations=lambda cfg: ("cooc", "acoustic"))
+    monkeypatch.setitem(methods.REGISTRY, "deepwalk", both)
+    assert run_key("deepwalk", 0, split, None) != key  # so do changed relations
+
+
+def test_ann_scores_like_exact_search(tiny_split, tmp_path):
+    cfg = EvalConfig(methods=("als",), n_boot=50)
+    exact = evaluate(tiny_split, tmp_path / "a", cfg, runs_dir=tmp_path / "runs", log=print)
+    ann = evaluate(
+        tiny_split,
+        tmp_path / "b",
+        EvalConfig(methods=("als",), n_boot=50, ann=True),
+        runs_dir=tmp_path / "runs",
+        log=print,
+    )
+    e, a = exact["overall"]["als"]["ndcg"]["mean"], ann["overall"]["als"]["ndcg"]["mean"]
+    assert abs(e - a) < 0.01
 
 
 def test_jobs_must_be_positive(tiny_split, tmp_path):

@@ -171,43 +171,45 @@ def features():
     return X, mask
 
 
-def test_build_graph_and_ablations(dataset, features):
+def test_build_graph_builds_the_relations_asked_for(dataset, features):
     X, mask = features
-    g = build_graph(dataset, X, mask, GraphConfig(window=5, content_k=2))
-    assert set(g.relations) == {"cooc", "content"} and g.num_nodes == 7
+    g = build_graph(dataset, X, mask, GraphConfig(window=5, acoustic_k=2))
+    assert set(g.relations) == {"cooc", "acoustic"} and g.num_nodes == 7
     assert dense(g.relations["cooc"])[0, 1] == 2 and dense(g.relations["cooc"])[4, 5] == 1
     np.testing.assert_array_equal(g.genre, dataset.genre_codes)
     assert g.genre_names == ["jazz", "rock"]
 
-    only_cooc = build_graph(dataset, None, None, GraphConfig(use_content=False, use_genre=False))
+    only_cooc = build_graph(dataset, None, None, GraphConfig(use_genre=False), ("cooc",))
     assert set(only_cooc.relations) == {"cooc"}
     assert (only_cooc.genre == -1).all() and only_cooc.genre_names == []
-    only_content = build_graph(dataset, X, mask, GraphConfig(use_cooccurrence=False))
-    assert set(only_content.relations) == {"content"}
-    none = build_graph(dataset, None, None, GraphConfig(use_cooccurrence=False, use_content=False))
+    only_acoustic = build_graph(dataset, X, mask, GraphConfig(), ("acoustic",))
+    assert set(only_acoustic.relations) == {"acoustic"}
+    none = build_graph(dataset, None, None, GraphConfig(), ())
     assert none.relations == {}
-    with pytest.raises(ValueError, match="use_content"):
+    with pytest.raises(ValueError, match="acoustic relation needs content features"):
         build_graph(dataset, None, None, GraphConfig())
+    with pytest.raises(ValueError, match="unknown relation"):
+        build_graph(dataset, X, mask, GraphConfig(), ("lyrics",))
 
 
 def test_add_nodes(dataset, features):
-    g = build_graph(dataset, *features, GraphConfig(content_k=2))
+    g = build_graph(dataset, *features, GraphConfig(acoustic_k=2))
     src = np.array([7, 7, 8])
     dst = np.array([1, 3, 7])
-    bigger = g.add_nodes({"content": (src, dst, np.array([0.5, 0.8, 0.3]))}, 2)
+    bigger = g.add_nodes({"acoustic": (src, dst, np.array([0.5, 0.8, 0.3]))}, 2)
     assert bigger.num_nodes == 9 and bigger.genre.tolist()[-2:] == [-1, -1]
-    c_old, c_new = dense(g.relations["content"]), dense(bigger.relations["content"])
+    c_old, c_new = dense(g.relations["acoustic"]), dense(bigger.relations["acoustic"])
     np.testing.assert_array_equal(c_new[:7, :7], c_old)  # existing edges untouched
     np.testing.assert_allclose(c_new[7], [0, 0.5, 0, 0.8, 0, 0, 0, 0, 0.3])
     np.testing.assert_allclose(c_new[:, 7], c_new[7])  # symmetric
     cooc = bigger.relations["cooc"]
     assert cooc.num_nodes == 9 and (cooc.degree()[7:] == 0).all()
     np.testing.assert_array_equal(dense(cooc)[:7, :7], dense(g.relations["cooc"]))
-    sub = sample_subgraph(bigger.relations, [7], {"cooc": [-1], "content": [-1]})
+    sub = sample_subgraph(bigger.relations, [7], {"cooc": [-1], "acoustic": [-1]})
     assert sorted(sub.n_id.tolist()) == [1, 3, 7, 8]
     assert g.num_nodes == 7  # original unchanged
     with pytest.raises(ValueError, match="touches no new node"):
-        g.add_nodes({"content": (np.array([0]), np.array([1]), np.array([1.0]))}, 1)
+        g.add_nodes({"acoustic": (np.array([0]), np.array([1]), np.array([1.0]))}, 1)
     with pytest.raises(ValueError, match="unknown relation"):
         g.add_nodes({"genre": (src, dst, np.ones(3))}, 2)
 
@@ -215,9 +217,9 @@ def test_add_nodes(dataset, features):
 def test_arrays_round_trip_safetensors(dataset, features):
     from safetensors.numpy import load, save
 
-    g = build_graph(dataset, *features, GraphConfig(window=3, content_k=2))
+    g = build_graph(dataset, *features, GraphConfig(window=3, acoustic_k=2))
     arrays = g.to_arrays()
-    assert "cooc.indptr" in arrays and "content.weights" in arrays
+    assert "cooc.indptr" in arrays and "acoustic.weights" in arrays
     back = TrackGraph.from_arrays(load(save(arrays)))
     assert back.num_nodes == g.num_nodes and back.config == g.config
     assert back.genre_names == g.genre_names

@@ -16,11 +16,11 @@ def _world(seed=0, n=40, f=5):
     csrc, cdst = np.repeat(np.arange(n), 3), rng.integers(0, n, 3 * n)
     keep = csrc != cdst
     content = CSR.from_edges(csrc[keep], cdst[keep], np.ones(keep.sum()), n)
-    graph = TrackGraph(n, {"cooc": cooc, "content": content}, np.zeros(n, np.int64), ["g"])
+    graph = TrackGraph(n, {"cooc": cooc, "acoustic": content}, np.zeros(n, np.int64), ["g"])
     has_id = np.arange(n) < 30
     inputs = NodeInputs(x, np.ones(n, bool), has_id)
     torch.manual_seed(seed)
-    model = MusigEncoder(f, 16, 8, 2, ("cooc", "content"), num_nodes=n)
+    model = MusigEncoder(f, 16, 8, 2, ("cooc", "acoustic"), num_nodes=n)
     return graph, inputs, model
 
 
@@ -62,7 +62,7 @@ def test_upload_is_placed_next_to_the_cold_track_with_the_same_audio():
     g2, inputs2, new = attach_new_nodes(graph, inputs, inputs.x[[cold]], 4)
     assert new.tolist() == [40]
     assert g2.relations["cooc"].degree()[40] == 0
-    content = g2.relations["content"]
+    content = g2.relations["acoustic"]
     nbrs = content.indices[content.indptr[40] : content.indptr[41]]
     assert cold in nbrs and len(nbrs) == 4  # its own twin is its nearest acoustic neighbour
     assert not inputs2.has_id[40] and inputs2.has_x[40]

@@ -11,7 +11,7 @@ def _encoder(**kw):
         hidden_channels=16,
         out_channels=8,
         num_layers=2,
-        relations=("cooc", "content"),
+        relations=("cooc", "acoustic"),
         num_nodes=10,
     )
     args.update(kw)
@@ -28,7 +28,7 @@ def _inputs(model, n=10):
 
 def test_forward_shapes_and_unit_norm():
     model = _encoder()
-    edges = {"cooc": torch.tensor([[1, 2, 3], [0, 0, 1]]), "content": torch.tensor([[4], [0]])}
+    edges = {"cooc": torch.tensor([[1, 2, 3], [0, 0, 1]]), "acoustic": torch.tensor([[4], [0]])}
     z = model(_inputs(model), edges)
     assert z.shape == (10, 8)
     np.testing.assert_allclose(z.norm(dim=1).detach().numpy(), 1.0, rtol=1e-5)
@@ -58,7 +58,7 @@ def test_trimmed_forward_gives_the_seeds_full_forward():
     rng = np.random.default_rng(0)
     src, dst = rng.integers(0, 10, 40), rng.integers(0, 10, 40)
     g = CSR.from_edges(src[src != dst], dst[src != dst], num_nodes=10)
-    sub = sample_subgraph({"cooc": g, "content": g}, [3, 7], {"cooc": [3, 2], "content": [2, 2]})
+    sub = sample_subgraph({"cooc": g, "acoustic": g}, [3, 7], {"cooc": [3, 2], "acoustic": [2, 2]})
     model = _encoder().eval()
     h = _inputs(model)[torch.from_numpy(sub.n_id)]
     edges = {r: torch.from_numpy(e) for r, e in sub.edge_index.items()}

@@ -7,7 +7,7 @@ import pytest
 import musig.runs
 from musig.runs import (
     RUN_FORMAT_VERSION,
-    RunRecord,
+    RunContents,
     check_compatible,
     read_arrays,
     read_log,
@@ -20,7 +20,7 @@ from musig.runs import (
 URIS = [f"spotify:track:{i}" for i in range(5)]
 
 
-def _record(**changes) -> RunRecord:
+def _record(**changes) -> RunContents:
     rng = np.random.default_rng(0)
     tracks = pd.DataFrame(
         {
@@ -33,6 +33,8 @@ def _record(**changes) -> RunRecord:
     values = dict(
         method="musig",
         config={"steps": 40, "tasks": [["cooc", 1.0]], "graph": {"window": 50}},
+        seed=3,
+        graph={"relations": ["cooc"], "window": 50},
         tracks=tracks,
         dataset_fingerprint="0123456789abcdef",
         split={"fingerprint": "0123456789abcdef", "file": "split.json"},
@@ -51,7 +53,7 @@ def _record(**changes) -> RunRecord:
         train_seconds=1.25,
     )
     values.update(changes)
-    return RunRecord(**values)
+    return RunContents(**values)
 
 
 def test_round_trip(tmp_path):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from musig.fitting import FitContext
 from musig.graph import build_graph
-from musig.methods import FitContext
 from musig.retrieval import Retriever
 from musig.train import MusigConfig, fit
 
@@ -12,8 +12,8 @@ STEPS = 150
 @pytest.fixture(scope="module")
 def trained(sparse_world):
     ds, feats = sparse_world
-    cfg = MusigConfig(steps=STEPS, eval_every=75, batch_size=128, seed=0)
-    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
+    cfg = MusigConfig(steps=STEPS, eval_every=75, batch_size=128)
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph, cfg.graph_relations())
     ctx = FitContext(ds, feats.scaled, feats.mask, graph, random_state=0)
     return ds, graph, cfg, fit(ctx, cfg)
 
@@ -24,7 +24,7 @@ def test_log_has_every_step_and_held_out_diagnostics(trained):
     evals = [r for r in result.log if r["kind"] == "eval"]
     assert [r["step"] for r in train] == list(range(1, STEPS + 1))
     assert [r["step"] for r in evals] == [75, 150]
-    assert {"cooc_auc", "content_auc", "genre_acc"} <= set(evals[-1])
+    assert {"cooc_auc", "acoustic_auc", "genre_acc"} <= set(evals[-1])
     assert all(np.isfinite(r["loss"]) for r in train)
 
 
@@ -33,7 +33,7 @@ def test_tasks_are_sampled_by_their_probabilities(trained):
     tasks = [r["task"] for r in result.log if r["kind"] == "train"]
     share = tasks.count("cooc") / len(tasks)
     assert abs(share - dict(cfg.tasks)["cooc"]) < 0.12
-    assert set(tasks) == {"cooc", "content", "genre"}
+    assert set(tasks) == {"cooc", "acoustic", "genre"}
 
 
 def test_held_out_cooccurrence_auc_beats_the_content_baseline(trained):
@@ -70,8 +70,8 @@ def test_cold_tracks_sit_with_their_genre_and_get_recommended(trained):
 
 def test_same_seed_same_embeddings(sparse_world):
     ds, feats = sparse_world
-    cfg = MusigConfig(steps=5, eval_every=5, batch_size=32, seed=3)
-    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
+    cfg = MusigConfig(steps=5, eval_every=5, batch_size=32)
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph, cfg.graph_relations())
     ctx = FitContext(ds, feats.scaled, feats.mask, graph, random_state=3)
     np.testing.assert_array_equal(fit(ctx, cfg).embeddings, fit(ctx, cfg).embeddings)
 
@@ -86,8 +86,26 @@ def test_same_seed_same_embeddings(sparse_world):
         {"temperature": 0.0},
         {"aggr": "median"},
         {"relations": ("lyrics",)},
+        {"tasks": (("cooc", 0.5), ("cooc", 0.5))},
     ],
 )
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="MusigConfig|task|fan-out"):
         MusigConfig(**bad)
+
+
+def test_seed_comes_from_the_fit_context(sparse_world):
+    ds, feats = sparse_world
+    cfg = MusigConfig(steps=5, eval_every=5, batch_size=32)
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph, cfg.graph_relations())
+    a = fit(FitContext(ds, feats.scaled, feats.mask, graph, random_state=3), cfg)
+    b = fit(FitContext(ds, feats.scaled, feats.mask, graph, random_state=4), cfg)
+    assert not np.array_equal(a.embeddings, b.embeddings)
+
+
+def test_a_task_without_its_data_is_refused(sparse_world):
+    ds, feats = sparse_world
+    cfg = MusigConfig(steps=5, tasks=(("acoustic", 1.0),), relations=("cooc",))
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph, ("cooc",))  # no acoustic edges
+    with pytest.raises(ValueError, match="task 'acoustic' needs acoustic edges"):
+        fit(FitContext(ds, feats.scaled, feats.mask, graph), cfg)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from musig.fitting import FitLog
+
 
 @dataclass(frozen=True)
 class SkipGramParams:
@@ -72,6 +74,7 @@ def train_skipgram(
     params: SkipGramParams,
     *,
     seed: int,
+    log: FitLog,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """Fit skip-gram embeddings for the tracks that have at least one context in the sequences.
@@ -83,11 +86,12 @@ def train_skipgram(
         params: skip-gram settings.
         seed: seed for gensim and for the per-epoch corpus order.
         progress: show a progress bar over epochs.
+        log: the fit's log; one record per epoch is added (``loss`` is gensim's summed
+            negative-sampling loss over that epoch).
 
     Returns:
-        ``(embeddings, mask, log)``: float32 (N, vector_size) with zero rows for masked
-        tracks, bool (N,) True for tracks in at least one sequence of length >= 2, and one log
-        record per epoch (``loss`` is gensim's summed negative-sampling loss over that epoch).
+        ``(embeddings, mask)``: float32 (N, vector_size) with zero rows for masked tracks, bool
+        (N,) True for tracks in at least one sequence of length >= 2.
     """
     from gensim.models import Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
@@ -98,7 +102,7 @@ def train_skipgram(
     mask = counts > 0
     embeddings = np.zeros((num_tracks, params.vector_size), dtype=np.float32)
     if not mask.any():
-        return embeddings, mask, []
+        return embeddings, mask
 
     tokens = [str(i) for i in range(num_tracks)]
     rng = np.random.default_rng(seed)
@@ -124,21 +128,24 @@ def train_skipgram(
     )
     corpus = _ShuffledCorpus(indptr, indices, tokens, seed=int(rng.integers(2**31 - 1)))
 
-    log: list[dict] = []
     bar = tqdm(total=params.epochs, disable=not progress, desc="skip-gram")
 
     class _EpochLog(CallbackAny2Vec):
         # gensim's loss is cumulative over the train() call; per-epoch loss is the difference.
         def __init__(self) -> None:
-            self.prev_loss = 0.0
+            self.prev_loss, self.epoch = 0.0, 0
             self.t0 = time.perf_counter()
 
         def on_epoch_end(self, m) -> None:
             total = float(m.get_latest_training_loss())
             now = time.perf_counter()
-            log.append(
-                {"epoch": len(log) + 1, "loss": total - self.prev_loss, "seconds": now - self.t0}
-            )
+            self.epoch += 1
+            record = {
+                "epoch": self.epoch,
+                "loss": total - self.prev_loss,
+                "seconds": now - self.t0,
+            }
+            log.add(record)
             self.prev_loss, self.t0 = total, now
             bar.update(1)
 
@@ -155,4 +162,4 @@ def train_skipgram(
 
     rows = np.fromiter((int(k) for k in model.wv.index_to_key), dtype=np.int64)
     embeddings[rows] = model.wv.vectors
-    return embeddings, mask, log
+    return embeddings, mask

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musig.methods import FitContext, MethodResult
+from musig.fitting import Callback, FitContext, FitLog, MethodResult
 from musig.utils import as_rng
 
 
@@ -51,7 +51,7 @@ def playlist_track_matrix(ctx: FitContext):
     return m
 
 
-def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig()) -> MethodResult:
+def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None) -> MethodResult:
     """Factorise the training playlist x track matrix.
 
     Returns:
@@ -65,11 +65,13 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig()) -> MethodResult:
     if cfg.weighting not in ("bm25", "binary"):
         raise ValueError(f"als: weighting must be 'bm25' or 'binary', got {cfg.weighting!r}")
     t0 = time.perf_counter()
+    log = FitLog(callback)
     user_items = playlist_track_matrix(ctx)  # (P, N)
     if user_items.nnz == 0:
         embeddings = np.zeros((ctx.dataset.num_tracks, cfg.factors), dtype=np.float32)
         mask = np.zeros(ctx.dataset.num_tracks, dtype=bool)
-        return MethodResult(embeddings, mask, log=[{"step": "done", "seconds": 0.0}])
+        log.add({"step": "done", "seconds": 0.0})
+        return MethodResult(embeddings, mask, log=log)
     if cfg.weighting == "bm25":
         # implicit's bm25_weight weighs rows as documents: pass tracks x playlists.
         user_items = bm25_weight(user_items.T, K1=cfg.bm25_k1, B=cfg.bm25_b).T.tocsr()
@@ -79,16 +81,13 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig()) -> MethodResult:
         np.maximum(user_items.data, np.float32(1e-3), out=user_items.data)
     mask = np.asarray(user_items.getnnz(axis=0) > 0)
 
-    log: list[dict] = []
-
     def on_iteration(iteration: int, seconds: float, loss: float | None) -> None:
-        log.append(
-            {
-                "epoch": iteration + 1,
-                "loss": None if loss is None else float(loss),
-                "seconds": float(seconds),
-            }
-        )
+        record = {
+            "epoch": iteration + 1,
+            "loss": None if loss is None else float(loss),
+            "seconds": float(seconds),
+        }
+        log.add(record)
 
     # implicit's solver runs its own threads; a multi-threaded BLAS underneath only oversubscribes
     # the cores (and implicit warns about it), so pin BLAS to one thread for the fit.
@@ -106,7 +105,5 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig()) -> MethodResult:
 
     embeddings = np.asarray(model.item_factors, dtype=np.float32)
     embeddings[~mask] = 0.0
-    log.append(
-        {"step": "done", "seconds": time.perf_counter() - t0, "num_embedded": int(mask.sum())}
-    )
+    log.add({"step": "done", "seconds": time.perf_counter() - t0, "num_embedded": int(mask.sum())})
     return MethodResult(embeddings=embeddings, mask=mask, log=log)

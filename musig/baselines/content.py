@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musig.methods import FitContext, MethodResult
+from musig.fitting import Callback, FitContext, FitLog, MethodResult
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,9 @@ class ContentConfig:
     """Content has no hyperparameters; the class exists so every method has a config."""
 
 
-def fit(ctx: FitContext, cfg: ContentConfig = ContentConfig()) -> MethodResult:
+def fit(
+    ctx: FitContext, cfg: ContentConfig = ContentConfig(), callback: Callback = None
+) -> MethodResult:
     """Use ``ctx.features`` as embeddings.
 
     Returns:
@@ -34,8 +36,6 @@ def fit(ctx: FitContext, cfg: ContentConfig = ContentConfig()) -> MethodResult:
             f"content: features have shape {features.shape} but feature_mask has {len(mask)} rows"
         )
     embeddings = np.where(mask[:, None], features, np.float32(0.0)).astype(np.float32)
-    return MethodResult(
-        embeddings=embeddings,
-        mask=mask,
-        log=[{"step": "done", "seconds": time.perf_counter() - t0}],
-    )
+    log = FitLog(callback)
+    log.add({"step": "done", "seconds": time.perf_counter() - t0})
+    return MethodResult(embeddings=embeddings, mask=mask, log=log)

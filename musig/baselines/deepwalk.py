@@ -6,10 +6,11 @@ Walks step in proportion to co-occurrence counts by default (``weighted=True``);
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 from musig.baselines import node2vec
-from musig.methods import FitContext, MethodResult
+from musig.fitting import Callback, FitContext, MethodResult
+from musig.graph import GraphConfig
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,17 @@ class DeepWalkConfig:
     min_alpha: float = 1e-4
     shrink_windows: bool = True
     workers: int = 1  # gensim is reproducible only with one worker
+    graph: GraphConfig = field(default_factory=GraphConfig)  # how the co-occurrence is counted
 
 
-def fit(ctx: FitContext, cfg: DeepWalkConfig = DeepWalkConfig()) -> MethodResult:
+def fit(
+    ctx: FitContext, cfg: DeepWalkConfig = DeepWalkConfig(), callback: Callback = None
+) -> MethodResult:
     """Train DeepWalk on the ``"cooc"`` relation of ``ctx.graph``.
 
     Returns:
         MethodResult with ``embeddings`` float32 (N, vector_size) (zero rows where masked) and
         ``mask`` bool (N,) True for nodes with degree > 0 in the co-occurrence graph.
     """
-    return node2vec.fit(ctx, node2vec.Node2VecConfig(p=1.0, q=1.0, **asdict(cfg)))
+    same = {f.name: getattr(cfg, f.name) for f in fields(cfg)}
+    return node2vec.fit(ctx, node2vec.Node2VecConfig(p=1.0, q=1.0, **same), callback)

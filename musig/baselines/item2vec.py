@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from musig.baselines._skipgram import SkipGramParams, train_skipgram
-from musig.methods import FitContext, MethodResult
+from musig.fitting import Callback, FitContext, FitLog, MethodResult
 from musig.utils import as_rng
 
 
@@ -30,7 +30,9 @@ class Item2VecConfig:
     workers: int = 1  # gensim is reproducible only with one worker
 
 
-def fit(ctx: FitContext, cfg: Item2VecConfig = Item2VecConfig()) -> MethodResult:
+def fit(
+    ctx: FitContext, cfg: Item2VecConfig = Item2VecConfig(), callback: Callback = None
+) -> MethodResult:
     """Train item2vec on the training playlists.
 
     Returns:
@@ -46,10 +48,11 @@ def fit(ctx: FitContext, cfg: Item2VecConfig = Item2VecConfig()) -> MethodResult
     # No point in a window longer than the longest playlist; it only costs time.
     params = SkipGramParams.from_config(cfg, window=max(1, min(cfg.window, max_len - 1)))
     seed = int(as_rng(ctx.random_state).integers(2**31 - 1))
-    embeddings, mask, log = train_skipgram(
-        indptr, indices, ds.num_tracks, params, seed=seed, progress=ctx.progress
+    log = FitLog(callback)
+    embeddings, mask = train_skipgram(
+        indptr, indices, ds.num_tracks, params, seed=seed, log=log, progress=ctx.progress
     )
-    log.append(
+    log.add(
         {
             "step": "done",
             "seconds": time.perf_counter() - t0,

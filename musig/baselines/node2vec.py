@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from musig.baselines._skipgram import SkipGramParams, train_skipgram
-from musig.methods import FitContext, MethodResult
+from musig.fitting import Callback, FitContext, FitLog, MethodResult
+from musig.graph import GraphConfig
 from musig.utils import as_rng
 
 
@@ -39,9 +40,12 @@ class Node2VecConfig:
     min_alpha: float = 1e-4
     shrink_windows: bool = True  # word2vec's random window shrinking: nearer nodes weigh more
     workers: int = 1  # gensim is reproducible only with one worker
+    graph: GraphConfig = field(default_factory=GraphConfig)  # how the co-occurrence is counted
 
 
-def fit(ctx: FitContext, cfg: Node2VecConfig = Node2VecConfig()) -> MethodResult:
+def fit(
+    ctx: FitContext, cfg: Node2VecConfig = Node2VecConfig(), callback: Callback = None
+) -> MethodResult:
     """Walk the ``"cooc"`` relation of ``ctx.graph`` and train skip-gram on the walks.
 
     Returns:
@@ -64,16 +68,20 @@ def fit(ctx: FitContext, cfg: Node2VecConfig = Node2VecConfig()) -> MethodResult
         g, starts, cfg.walk_length, p=cfg.p, q=cfg.q, weighted=cfg.weighted, random_state=rng
     )  # (S, walk_length + 1)
     indptr, indices = _walks_to_csr(walks)
-    t_walks = time.perf_counter() - t0
+    log = FitLog(callback)
+    log.add({"step": "walks", "num_walks": len(walks), "seconds": time.perf_counter() - t0})
 
     params = SkipGramParams.from_config(cfg)
-    embeddings, mask, log = train_skipgram(
-        indptr, indices, n, params, seed=int(rng.integers(2**31 - 1)), progress=ctx.progress
+    embeddings, mask = train_skipgram(
+        indptr,
+        indices,
+        n,
+        params,
+        seed=int(rng.integers(2**31 - 1)),
+        log=log,
+        progress=ctx.progress,
     )
-    log.insert(0, {"step": "walks", "num_walks": len(walks), "seconds": t_walks})
-    log.append(
-        {"step": "done", "seconds": time.perf_counter() - t0, "num_embedded": int(mask.sum())}
-    )
+    log.add({"step": "done", "seconds": time.perf_counter() - t0, "num_embedded": int(mask.sum())})
     return MethodResult(embeddings=embeddings, mask=mask, log=log)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musig.methods import FitContext, MethodResult
+from musig.fitting import Callback, FitContext, FitLog, MethodResult
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,9 @@ class PopularityConfig:
     """Popularity has no hyperparameters; the class exists so every method has a config."""
 
 
-def fit(ctx: FitContext, cfg: PopularityConfig = PopularityConfig()) -> MethodResult:
+def fit(
+    ctx: FitContext, cfg: PopularityConfig = PopularityConfig(), callback: Callback = None
+) -> MethodResult:
     """Count training playlists per track.
 
     Returns:
@@ -26,9 +28,8 @@ def fit(ctx: FitContext, cfg: PopularityConfig = PopularityConfig()) -> MethodRe
     t0 = time.perf_counter()
     scores = np.asarray(ctx.dataset.popularity, dtype=np.float32)
     n = ctx.dataset.num_tracks
+    log = FitLog(callback)
+    log.add({"step": "done", "seconds": time.perf_counter() - t0})
     return MethodResult(
-        embeddings=None,
-        mask=np.zeros(n, dtype=bool),
-        extras={"scores": scores},
-        log=[{"step": "done", "seconds": time.perf_counter() - t0}],
+        embeddings=None, mask=np.zeros(n, dtype=bool), extras={"scores": scores}, log=log
     )

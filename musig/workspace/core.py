@@ -19,25 +19,22 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import os
 import re
-import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from musig.data import Dataset, load_dataset
+from musig.data import load_dataset
+from musig.metrics import METRICS
 from musig.utils import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO / "sample_data"
 DEFAULT_HOME = Path.home() / ".cache" / "musig" / "app"
-DEFAULT_RUNS = ("musig", "sage", "content", "popularity", "als", "item2vec", "deepwalk", "node2vec")
-METRICS = ("ndcg", "r_precision", "clicks", "recall@100", "recall@500")
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 AUDIO_TYPES = ("wav", "flac", "ogg", "mp3")
 
@@ -57,8 +54,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Path, P
 
 
 @dataclass(frozen=True)
-class RunInfo:
-    """A saved run as listed by the app (read from run.json and metrics.json only)."""
+class RunSummary:
+    """A saved run as the app lists it (read from run.json and metrics.json only)."""
 
     name: str
     path: Path
@@ -66,6 +63,8 @@ class RunInfo:
     created: str
     train_seconds: float
     default: bool
+    embeds_uploads: bool  # the method embeds new audio with this run's config (registry)
+    recommend_only: bool  # ranks tracks without embeddings: no map, no neighbours (registry)
     metrics: dict = field(default_factory=dict)
 
     @property
@@ -99,11 +98,14 @@ class Workspace:
     results_dir = property(lambda self: self.root / "results")
 
     def defaults(self) -> dict[str, dict]:
-        """Default runs of this workspace: method -> config overrides."""
+        """Default runs of this workspace: method -> config overrides; unless set otherwise,
+        every registered method, the cheapest to train first (the app fills up fastest)."""
         file = self.root / "workspace.json"
         if file.is_file():  # a list of pairs: JSON objects may come back key-sorted
             return dict(json.loads(file.read_text())["defaults"])
-        return {m: {} for m in DEFAULT_RUNS}
+        from musig.methods import METHODS, by_cost
+
+        return {m: {} for m in reversed(by_cost(METHODS))}
 
     def set_defaults(self, defaults: Mapping[str, dict]) -> None:
         atomic_write_json(self.root / "workspace.json", {"defaults": list(defaults.items())})
@@ -119,8 +121,9 @@ class Workspace:
         make_split(ds, self.split_dir, SplitConfig(num_test_playlists=n_test))
         return self.split_dir
 
-    def list_runs(self) -> list[RunInfo]:
+    def list_runs(self) -> list[RunSummary]:
         """Saved runs, default runs first (in their order), then the others by name."""
+        from musig.methods import get
         from musig.runs import read_run_meta
 
         if not self.runs_dir.is_dir():
@@ -132,57 +135,46 @@ class Workspace:
                 continue  # temporary folders of runs being written
             try:
                 meta = read_run_meta(path)
+                method = get(meta["method"])
+                cfg = method.config(meta["config"])
             except ValueError:
-                continue
+                continue  # another format, or a method this musig does not know
             metrics_file = path / "metrics.json"
             metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
             out.append(
-                RunInfo(
+                RunSummary(
                     name=path.name,
                     path=path,
                     method=meta["method"],
                     created=meta.get("created", ""),
                     train_seconds=float(meta.get("train_seconds", 0.0)),
                     default=path.name in defaults,
+                    embeds_uploads=method.embeds_uploads(cfg),
+                    recommend_only=method.recommend_only,
                     metrics=metrics,
                 )
             )
         rank = {n: i for i, n in enumerate(defaults)}
         return sorted(out, key=lambda r: (rank.get(r.name, len(rank)), r.name))
 
-    def delete_run(self, name: str) -> None:
-        """Delete a run the user trained; default runs are kept (they would come back)."""
-        if name in self.defaults():
-            raise ValueError(f"{name!r} is a default run of this workspace; it cannot be deleted")
-        from musig.workspace.jobs import current_job
-
-        job = current_job(self)
-        if job is not None and job.name == name:
-            raise ValueError(f"{name!r} is being trained right now; cancel the job first")
-        path = self.runs_dir / name
-        if not (path / "run.json").is_file():
-            raise ValueError(f"no run named {name!r}")
-        trash = path.with_name(f".{name}.deleted-{os.getpid()}")
-        os.replace(path, trash)  # one rename: other sessions never see half a run
-        shutil.rmtree(trash, ignore_errors=True)
-
     def missing_defaults(self) -> list[str]:
-        """Default runs to (re)train: absent, unreadable, or trained with another config than
-        the method's current defaults (the code changed since), in their order."""
-        from musig.pipeline import resolve_config
+        """Default runs to (re)train: absent, unreadable, or trained with another config or
+        graph than the method's current defaults (the code changed since), in their order."""
+        from musig.fitting import config_to_dict
+        from musig.methods import get, resolve_config
         from musig.runs import read_run_meta
 
         out = []
-        for method, overrides in self.defaults().items():
-            want = json.loads(json.dumps(asdict(resolve_config(method, overrides))))
+        for name, overrides in self.defaults().items():
+            cfg = resolve_config(name, overrides)
+            want = json.loads(json.dumps([config_to_dict(cfg), get(name).describe_graph(cfg)]))
             try:
-                have = read_run_meta(self.runs_dir / method)["config"]
+                meta = read_run_meta(self.runs_dir / name)
+                have = [meta["config"], meta["graph"]]
             except ValueError:
                 have = None
-            if have is None or {k: v for k, v in have.items() if k != "seed"} != {
-                k: v for k, v in want.items() if k != "seed"
-            }:
-                out.append(method)
+            if have != want:
+                out.append(name)
         return out
 
     def ready(self) -> bool:
@@ -191,12 +183,15 @@ class Workspace:
             return False
         return all("challenge" in r.metrics for r in self.list_runs())
 
+    def scenario_pids(self) -> dict[str, list[int]]:
+        """Scenario name -> challenge pids of the split, in canonical order (empty without
+        split.json)."""
+        from musig.split import read_scenarios
+
+        return read_scenarios(self.split_dir)
+
     def scenarios(self) -> list[str]:
-        """Scenario names of the split in their canonical order (empty without split.json)."""
-        file = self.split_dir / "split.json"
-        if not file.is_file():
-            return []
-        return [s["name"] for s in json.loads(file.read_text()).get("scenarios", [])]
+        return list(self.scenario_pids())
 
 
 # --- first start: split, default runs, their evaluation --------------------------------------
@@ -230,7 +225,10 @@ def bootstrap(
     Raises:
         RuntimeError: naming the default runs that failed to train (the others are saved).
     """
-    from musig.pipeline import load_features, resolve_config, train_run
+    from musig.evaluation import evaluate_run
+    from musig.features import load_features
+    from musig.methods import get, resolve_config
+    from musig.pipeline import needs_features, train_run
 
     say = progress or (lambda msg, frac: None)
     with _file_lock(ws.root / "bootstrap.lock"):
@@ -240,7 +238,8 @@ def bootstrap(
         split = load_dataset(ws.ensure_split())
         missing = ws.missing_defaults()
         failed: dict[str, str] = {}
-        if missing:
+        features = None
+        if any(needs_features(get(m), resolve_config(m, ws.defaults()[m])) for m in missing):
             say("Extracting audio features (cached on disk)", 0.0)
             features = load_features(split)
         for i, method in enumerate(missing):
@@ -268,7 +267,7 @@ def bootstrap(
         for info in ws.list_runs():
             if "challenge" not in info.metrics:
                 say(f"Evaluating {info.name}", 1.0)
-                evaluate_saved(info.path, split)
+                evaluate_run(info.path, split)
         say("Ready", 1.0)
     if failed:
         raise RuntimeError("; ".join(f"{m}: {why}" for m, why in failed.items()))
@@ -300,32 +299,7 @@ class Bootstrap:
         self.message, self.fraction = message, min(max(fraction, 0.0), 1.0)
 
 
-# --- evaluation on the split's challenge playlists -------------------------------------------
-
-
-def evaluate_saved(path: Path, split: Dataset) -> dict:
-    """Score a run folder on the split's challenge set (musig.evaluation, the same code as
-    ``python -m musig evaluate``) and merge the result into its metrics.json as ``challenge``."""
-    from musig.evaluation import EvalConfig, score_run, summarise
-    from musig.runs import read_run_meta, write_metrics
-
-    frame = score_run(path, split)
-    frame["scenario"] = frame["pid"].map(scenario_of(split)).fillna("all")
-    seconds = read_run_meta(path)["train_seconds"]
-    res = summarise({"run": frame}, {}, {"run": [seconds]}, EvalConfig())
-    result = {key: res[key]["run"] for key in ("overall", "per_scenario", "cold_start")}
-    result["num_playlists"] = len(frame)
-    write_metrics(path, {"challenge": result})
-    return result
-
-
-def scenario_of(split: Dataset) -> dict[int, str]:
-    """Challenge pid -> scenario name, from the split's split.json (empty if there is none)."""
-    file = Path(split.root) / "split.json"
-    if not file.is_file():
-        return {}
-    info = json.loads(file.read_text())
-    return {int(pid): s["name"] for s in info.get("scenarios", []) for pid in s["pids"]}
+# --- results of the saved runs ---------------------------------------------------------------
 
 
 def results(ws: Workspace) -> tuple[str, dict] | None:
@@ -346,7 +320,7 @@ def results(ws: Workspace) -> tuple[str, dict] | None:
     }
 
 
-def runs_frame(runs: Sequence[RunInfo]) -> pd.DataFrame:
+def runs_frame(runs: Sequence[RunSummary]) -> pd.DataFrame:
     """One row per run: method, headline challenge metrics (means), training time."""
     rows = []
     for r in runs:

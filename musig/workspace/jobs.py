@@ -22,7 +22,7 @@ import pandas as pd
 
 from musig.data import load_dataset
 from musig.utils import atomic_write_json
-from musig.workspace.core import REPO, RUN_NAME, Workspace, evaluate_saved
+from musig.workspace.core import REPO, RUN_NAME, Workspace
 
 
 class JobBusy(RuntimeError):
@@ -63,13 +63,13 @@ def _flatten(d: dict, prefix: str = ""):
 
 def start_train(ws: Workspace, name: str, method: str, overrides: dict, seed: int = 0) -> Job:
     """Validate a training request and start it as a subprocess; JobBusy if one is running."""
-    from musig.pipeline import resolve_config
+    from musig.methods import resolve_config
 
     if not RUN_NAME.fullmatch(name):
         raise ValueError(f"run name {name!r}: use letters, digits, '_', '-', '.' (max 48)")
     if (ws.runs_dir / name).exists():
         raise ValueError(f"a run named {name!r} exists already; pick another name")
-    cfg = resolve_config(method, overrides, seed)  # raises ValueError on a bad setting
+    cfg = resolve_config(method, overrides)  # raises ValueError on a bad setting
     cmd = train_command(ws, name, method, overrides, seed)
     return _start(ws, "train", name, cmd, getattr(cfg, "steps", None), ws.runs_dir / name)
 
@@ -186,8 +186,10 @@ def _finalise(ws: Workspace, job: Job) -> None:
     if done and rc in (0, None):  # also a job that finished just before a cancel
         outcome.update(state="done", message=f"{job.kind} of {job.name!r} finished")
         if job.kind == "train":
+            from musig.evaluation import evaluate_run
+
             try:
-                evaluate_saved(out, load_dataset(ws.split_dir))
+                evaluate_run(out, load_dataset(ws.split_dir))
             except ValueError as e:
                 outcome["message"] += f" (not evaluated: {e})"
     elif cancelled:
@@ -198,6 +200,22 @@ def _finalise(ws: Workspace, job: Job) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     atomic_write_json(ws.jobs_dir / "last.json", outcome)
     claim.unlink(missing_ok=True)
+
+
+def delete_run(ws: Workspace, name: str) -> None:
+    """Delete a run the user trained; default runs are kept (they would come back), and so is
+    the run the current job is writing."""
+    if name in ws.defaults():
+        raise ValueError(f"{name!r} is a default run of this workspace; it cannot be deleted")
+    job = current_job(ws)
+    if job is not None and job.name == name:
+        raise ValueError(f"{name!r} is being trained right now; cancel the job first")
+    path = ws.runs_dir / name
+    if not (path / "run.json").is_file():
+        raise ValueError(f"no run named {name!r}")
+    trash = path.with_name(f".{name}.deleted-{os.getpid()}")
+    os.replace(path, trash)  # one rename: other sessions never see half a run
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def log_tail(path: str | Path, lines: int = 8) -> str:

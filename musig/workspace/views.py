@@ -1,4 +1,4 @@
-"""Library logic behind the Compare and Upload pages: overlap, reasons, queries by vector."""
+"""Library logic behind the pages: track tables, overlap, reasons, queries by vector."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ import pandas as pd
 
 from musig.data import Dataset
 from musig.workspace.core import AUDIO_TYPES
+
+
+def track_table(dataset: Dataset) -> pd.DataFrame:
+    """Track metadata for display: uri, name, artist, genre, popularity (training playlists),
+    cold (in none), one row per track of the index."""
+    t = dataset.tracks[["track_uri", "track_name", "artist_name", "genre"]].copy()
+    t["popularity"] = dataset.popularity
+    t["cold"] = dataset.popularity == 0
+    return t
 
 
 def jaccard(a: Sequence, b: Sequence) -> float:

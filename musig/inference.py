@@ -1,0 +1,190 @@
+"""New audio in a saved run's space, without retraining (inductive inference).
+
+A run that embeds uploads keeps its scaled catalog features (and, for an encoder, the graph and
+weights). A new track is attached to the graph by its acoustic nearest neighbours only — it has
+no playlists — and embedded by the same forward as every catalog track. A run without encoder
+weights (the content baseline) embeds a track as its scaled features.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from musig.features import FeatureScaler
+from musig.fitting import config_from_dict
+from musig.graph import TrackGraph
+from musig.inductive import (
+    NodeInputs,
+    attach_new_nodes,
+    content_neighbors,
+    embed_nodes,
+    torch_threads,
+)
+from musig.maps import place_by_neighbors
+from musig.methods import get
+from musig.train import build_encoder
+
+if TYPE_CHECKING:
+    from musig.runs import Run
+
+
+@dataclass(frozen=True)
+class AudioEmbedding:
+    """An uploaded track placed in a run's space.
+
+    Attributes:
+        embedding: float32 (D,) in the run's embedding space.
+        neighbor_uris / scores: nearest catalog tracks (cosine), best first.
+        map_xy: float32 (2,) position on the run's 2-D map (NaN without a map).
+        acoustic_similarity: cosine of the closest catalog track in scaled audio-feature space.
+        far_from_catalog: True when that similarity is below what 99 % of catalog tracks have to
+            their own nearest neighbour — the upload sounds like nothing in the catalog.
+    """
+
+    embedding: np.ndarray
+    neighbor_uris: list[str]
+    scores: np.ndarray
+    map_xy: np.ndarray
+    acoustic_similarity: float
+    far_from_catalog: bool
+
+
+def can_embed_audio(run: Run) -> bool:
+    """The run's method embeds uploads with this config, and it kept features of musig's audio
+    extractor (not of a features table, which new audio cannot be turned into)."""
+    method = get(run.method)
+    return (
+        method.embeds_uploads(method.config(run.config))
+        and "features" in run.arrays
+        and run.meta["features"].get("source") == "audio"
+    )
+
+
+class RunEncoder:
+    """Embeds new tracks with one loaded run (see the module docstring)."""
+
+    def __init__(self, run: Run):
+        self.run = run
+
+    def _require_audio(self) -> None:
+        if self.run.meta["features"].get("source") == "table":
+            raise ValueError(
+                f"run {self.run.name!r} was trained on content features from a table "
+                "(features.csv/parquet), not on musig's audio extractor: it cannot embed audio "
+                "files"
+            )
+        if not can_embed_audio(self.run):
+            raise ValueError(
+                f"method {self.run.method!r} cannot embed new audio; use a run of a method that "
+                "embeds uploads (musig, sage or content)"
+            )
+
+    @functools.cached_property
+    def _scaler(self) -> FeatureScaler:
+        return FeatureScaler.from_dict(self.run.meta["features"]["scaler"])
+
+    @functools.cached_property
+    def _inputs(self) -> NodeInputs:
+        arrays = self.run.arrays
+        has_id = self.run.popularity > 0
+        return NodeInputs(arrays["features"], arrays["feature_mask"].astype(bool), has_id)
+
+    @functools.cached_property
+    def _catalog_nn_floor(self) -> float:
+        """1st percentile of catalog tracks' similarity to their nearest acoustic neighbour."""
+        x, has_x = self._inputs.x, self._inputs.has_x
+        rows = np.flatnonzero(has_x)
+        sample = rows[:: max(1, len(rows) // 1000)]
+        _, sim = content_neighbors(x, has_x, x[sample], 2)
+        return float(np.percentile(sim[:, 1], 1))  # column 0 is the track itself
+
+    @functools.cached_property
+    def _graph(self) -> TrackGraph:
+        prefix = "graph."
+        arrays = self.run.arrays
+        return TrackGraph.from_arrays(
+            {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+        )
+
+    @functools.cached_property
+    def _encoder(self):
+        """(model, config) rebuilt from the run's config and weights; None without weights."""
+        weights = self.run.read_weights()
+        if not weights:
+            return None
+        cfg = config_from_dict(get(self.run.method).config_class, self.run.config)
+        model = build_encoder(
+            cfg,
+            self._inputs.x.shape[1],
+            len(self.run.track_uris),
+            tuple(r for r in cfg.relations if r in self._graph.relations),
+        )
+        prefix = "encoder."
+        state = {
+            k.removeprefix(prefix): torch.from_numpy(v)
+            for k, v in weights.items()
+            if k.startswith(prefix)
+        }
+        model.load_state_dict(state)
+        model.eval()
+        return model, cfg
+
+    def embed_features(self, raw: np.ndarray, k: int = 10) -> list[AudioEmbedding]:
+        """Embed tracks given their unscaled feature vectors float32 (M, F).
+
+        Each track is attached to the graph on its own, so one upload's embedding does not
+        depend on which others are embedded with it.
+        """
+        self._require_audio()
+        x_new = self._scaler.transform(np.atleast_2d(raw).astype(np.float32))
+        _, acoustic_sim = content_neighbors(self._inputs.x, self._inputs.has_x, x_new, 1)
+        return [
+            self._place(self._embed_one(x[None, :]), float(sim[0]), k)
+            for x, sim in zip(x_new, acoustic_sim, strict=True)
+        ]
+
+    def _embed_one(self, x_new: np.ndarray) -> np.ndarray:
+        """float32 (D,) embedding of one new track from its scaled features (1, F)."""
+        if self._encoder is None:
+            return x_new[0]
+        model, cfg = self._encoder
+        graph, inputs, new_ids = attach_new_nodes(
+            self._graph, self._inputs, x_new, cfg.graph.acoustic_k
+        )
+        rel = {r: g for r, g in graph.relations.items() if r in cfg.relations}
+        fanouts = {r: list(cfg.fanouts) for r in rel}
+        with torch_threads(cfg.num_threads):
+            return embed_nodes(model, rel, inputs, new_ids, fanouts, random_state=self.run.seed)[0]
+
+    def _place(self, z: np.ndarray, acoustic_similarity: float, k: int) -> AudioEmbedding:
+        """Nearest catalog tracks and map position of an embedding."""
+        run = self.run
+        scores = run.retriever.unit @ (z / max(float(np.linalg.norm(z)), 1e-12))
+        scores[~run.mask] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:k]
+        xy = (
+            place_by_neighbors(run.map2d, top, scores[top])
+            if run.map2d is not None
+            else np.full(2, np.nan, np.float32)
+        )
+        return AudioEmbedding(
+            embedding=z.astype(np.float32),
+            neighbor_uris=[run.track_uris[j] for j in top],
+            scores=scores[top].astype(np.float32),
+            map_xy=xy,
+            acoustic_similarity=acoustic_similarity,
+            far_from_catalog=acoustic_similarity < self._catalog_nn_floor,
+        )
+
+    def embed_audio(self, path: str | Path, k: int = 10) -> AudioEmbedding:
+        """Embed an audio file not in the catalog, without retraining (inductive)."""
+        from musig.audio import extract_file
+
+        self._require_audio()
+        return self.embed_features(extract_file(path)[None, :], k)[0]
