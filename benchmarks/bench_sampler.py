@@ -16,8 +16,8 @@ import tracemalloc
 
 import numpy as np
 
+from musig.cooccurrence import cooccurrence_matrix
 from musig.csr import CSR
-from musig.graph import cooccurrence_matrix
 from musig.sampling import sample_subgraph
 from musig.walks import random_walks
 

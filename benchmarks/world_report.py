@@ -18,9 +18,9 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from musig.cooccurrence import cooccurrence_matrix
 from musig.data import load_dataset
 from musig.features import load_features
-from musig.graph import cooccurrence_matrix
 
 
 def cooccurrence_vectors(ds, dim: int = 64) -> np.ndarray:

@@ -125,14 +125,19 @@ def check_nodes(g: CSR, nodes: np.ndarray, what: str) -> np.ndarray:
     return nodes
 
 
-def has_edge(g: CSR, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """bool (K,): whether ``v[k]`` is in row ``u[k]`` (vectorised binary search on sorted rows)."""
+def edge_position(g: CSR, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where edge (u[k], v[k]) is stored (vectorised binary search on the sorted rows).
+
+    Returns:
+        pos int64 (K,) index into ``g.indices``/``g.weights`` (meaningless where not found),
+        found bool (K,).
+    """
     u = np.asarray(u, np.int64)
     v = np.asarray(v, np.int64)
     lo, end = g.indptr[u], g.indptr[u + 1]
     hi = end.copy()
     if g.num_edges == 0:
-        return np.zeros(u.shape, bool)
+        return np.zeros(u.shape, np.int64), np.zeros(u.shape, bool)
     max_deg = int((hi - lo).max(initial=0))
     for _ in range(max(max_deg, 1).bit_length()):
         mid = (lo + hi) >> 1
@@ -140,7 +145,31 @@ def has_edge(g: CSR, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         right = live & (g.indices[np.minimum(mid, g.num_edges - 1)] < v)
         lo = np.where(right, mid + 1, lo)
         hi = np.where(live & ~right, mid, hi)
-    return (lo < end) & (g.indices[np.minimum(lo, g.num_edges - 1)] == v)
+    pos = np.minimum(lo, g.num_edges - 1)
+    return pos, (lo < end) & (g.indices[pos] == v)
+
+
+def has_edge(g: CSR, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """bool (K,): whether ``v[k]`` is in row ``u[k]``."""
+    return edge_position(g, u, v)[1]
+
+
+def subtract(g: CSR, part: CSR, min_weight: float = 1.0) -> CSR:
+    """``g`` minus ``part`` edge by edge, keeping edges whose weight stays >= ``min_weight``.
+
+    Made for ``g`` = the counts of a set of playlists thresholded at ``min_weight`` and ``part``
+    = the counts of some of them: an edge of ``part`` missing from ``g`` was below the threshold
+    there, so it is below it after the subtraction too, and is skipped. One binary search per edge
+    of ``part``, no sort of ``g``.
+    """
+    rows = np.repeat(np.arange(part.num_nodes, dtype=np.int64), part.degree())
+    pos, found = edge_position(g, rows, part.indices)
+    w = g.weights.copy()
+    w[pos[found]] -= part.weights[found]
+    keep = w >= max(min_weight, np.finfo(np.float32).tiny)
+    kept_before = np.zeros(g.num_edges + 1, np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    return CSR(kept_before[g.indptr], g.indices[keep], w[keep])
 
 
 def edge_keys(g: CSR) -> np.ndarray:

@@ -13,12 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
+from musig.cooccurrence import cooccurrence_matrix
 from musig.csr import CSR
 
-# Candidate pairs materialised at once by cooccurrence_matrix (about 16 bytes each).
-_PAIR_BUDGET = 1 << 24
 # Similarity entries materialised at once by knn_graph (float32).
 _SIM_BUDGET = 1 << 24
 # Added to clipped similarities so that a kNN edge between orthogonal tracks keeps weight > 0.
@@ -41,119 +39,6 @@ class GraphConfig:
     # give 31k pairs, mostly between tracks far apart in the listening order. None = whole list.
     window: int | None = 25
     acoustic_k: int = 10  # neighbours per track in the acoustic (content-feature kNN) relation
-
-
-def _pair_counts_per_playlist(lengths: np.ndarray, window: int) -> np.ndarray:
-    """int64 (P,): number of (i, i+d) position pairs with 1 <= d <= window per playlist."""
-    w = np.minimum(lengths - 1, window).clip(min=0)
-    return w * lengths - w * (w + 1) // 2
-
-
-def cooccurrence_matrix(
-    playlist_indptr: np.ndarray,
-    playlist_tracks: np.ndarray,
-    num_tracks: int,
-    *,
-    window: int | None = 25,
-    min_weight: int = 1,
-) -> CSR:
-    """Playlist co-occurrence graph.
-
-    The weight of edge (a, b) is the number of playlists in which a and b appear within
-    ``window`` positions of each other; a playlist counts once per pair even when a track is
-    repeated in it. Playlists are processed in chunks of about ``_PAIR_BUDGET`` candidate pairs
-    (~16 bytes each); per position offset ``d`` the pairs (track at i, track at i+d) are formed by
-    array shifts and encoded as int64 keys ``min * N + max``. Only pairs from playlists holding a
-    repeated track need a per-playlist dedup (a sort of ``(playlist, pair)`` keys). Each chunk is
-    counted by sorting its keys and merged into the running counts, so memory is the chunk plus
-    the distinct pairs found so far. 10k playlists of mean length 29: ~2 s; 100k: ~15 s.
-
-    Args:
-        playlist_indptr: int64 (P+1,) CSR offsets over playlists.
-        playlist_tracks: int64 (nnz,) track ids in playlist order.
-        num_tracks: N.
-        window: maximum position distance; None = any two tracks of a playlist.
-        min_weight: drop pairs sharing fewer playlists than this.
-
-    Returns:
-        CSR (N nodes), symmetric, no self loops, float32 weights = playlist counts.
-    """
-    indptr = np.asarray(playlist_indptr, np.int64)
-    tracks = np.asarray(playlist_tracks, np.int64)
-    if indptr.ndim != 1 or indptr.size == 0 or indptr[0] != 0 or indptr[-1] != tracks.size:
-        raise ValueError("playlist_indptr must start at 0 and end at len(playlist_tracks)")
-    lengths = np.diff(indptr)
-    if (lengths < 0).any():
-        raise ValueError(f"playlist_indptr decreases at playlist {np.argmax(lengths < 0)}")
-    if tracks.size and (tracks.min() < 0 or tracks.max() >= num_tracks):
-        raise ValueError(f"playlist_tracks must lie in [0, {num_tracks})")
-    if window is not None and window < 1:
-        raise ValueError(f"window must be >= 1 or None, got {window}")
-    max_len = int(lengths.max(initial=0))
-    win = max(max_len - 1, 0) if window is None else min(window, max(max_len - 1, 0))
-
-    n = num_tracks
-    if n >= 1 << 31:
-        raise ValueError(f"num_tracks={n} too large for int64 pair keys")
-    # Dedup keys (playlist, a, b) are encoded as (playlist * n + a) * n + b, so a chunk may hold
-    # at most this many playlists.
-    max_playlists = max(((1 << 63) - 1) // max(n * n, 1), 1)
-    keys = np.zeros(0, np.int64)  # sorted unique pair keys a * n + b with a < b
-    counts = np.zeros(0, np.int32)
-    csum = np.cumsum(_pair_counts_per_playlist(lengths, win))
-    p0 = 0
-    while p0 < lengths.size:
-        base = csum[p0 - 1] if p0 else 0
-        p1 = max(int(np.searchsorted(csum, base + _PAIR_BUDGET, side="right")), p0 + 1)
-        p1 = min(p1, p0 + max_playlists)
-        chunk = np.sort(_chunk_pair_keys(indptr, tracks, n, p0, p1, win))
-        first = np.flatnonzero(np.r_[True, chunk[1:] != chunk[:-1]]) if chunk.size else chunk
-        chunk_counts = np.diff(np.r_[first, chunk.size]).astype(np.int32)
-        # Both runs are sorted, so the stable sort (timsort) is a linear merge.
-        merged = np.concatenate([keys, chunk[first]])
-        order = np.argsort(merged, kind="stable")
-        merged, merged_counts = merged[order], np.concatenate([counts, chunk_counts])[order]
-        first = np.flatnonzero(np.r_[True, merged[1:] != merged[:-1]]) if merged.size else merged
-        keys = merged[first]
-        counts = np.add.reduceat(merged_counts, first) if first.size else merged_counts
-        p0 = p1
-
-    keep = counts >= min_weight
-    keys, counts = keys[keep], counts[keep]
-    indptr_u = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(keys // n, minlength=n), out=indptr_u[1:])
-    upper = sp.csr_array((counts.astype(np.float32), keys % n, indptr_u), shape=(n, n))
-    return CSR.from_scipy(upper + upper.T)  # each pair was counted once as (min, max)
-
-
-def _chunk_pair_keys(
-    indptr: np.ndarray, tracks: np.ndarray, n: int, p0: int, p1: int, win: int
-) -> np.ndarray:
-    """int64 pair keys ``a * n + b`` (a < b), one per playlist of [p0, p1) the pair occurs in."""
-    t = tracks[indptr[p0] : indptr[p1]]
-    pl = np.repeat(np.arange(p1 - p0, dtype=np.int64), np.diff(indptr[p0 : p1 + 1]))
-    # Playlists containing some track twice can yield one pair at several offsets; only their
-    # pairs need the (playlist, pair) dedup.
-    occ = np.sort(pl * n + t)
-    dup_pl = np.zeros(p1 - p0, bool)
-    dup_pl[occ[1:][occ[1:] == occ[:-1]] // n] = True
-
-    plain, dup_keys = [], []
-    for d in range(1, win + 1):
-        same = pl[:-d] == pl[d:]
-        a, b, owner = t[:-d][same], t[d:][same], pl[:-d][same]
-        keep = a != b
-        a, b, owner = a[keep], b[keep], owner[keep]
-        key = np.minimum(a, b) * n + np.maximum(a, b)
-        dup = dup_pl[owner]
-        plain.append(key[~dup])
-        if dup.any():
-            dup_keys.append(owner[dup] * (n * n) + key[dup])
-    if dup_keys:
-        # np.sort + diff: np.unique's hash path is far slower on tens of millions of int64
-        both = np.sort(np.concatenate(dup_keys))
-        plain.append(both[np.r_[True, both[1:] != both[:-1]]] % (n * n))
-    return np.concatenate(plain) if plain else np.zeros(0, np.int64)
 
 
 def knn_graph(X: np.ndarray, mask: np.ndarray, k: int, *, metric: str = "cosine") -> CSR:

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from musig.csr import CSR, has_edge
-from musig.graph import GraphConfig, cooccurrence_matrix
+from musig.cooccurrence import cooccurrence_matrix
+from musig.csr import CSR, has_edge, subtract
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _holdout_edges(g: CSR, fraction: float, rng: np.random.Generator) -> tuple[C
 
 
 def _holdout_playlists(
-    dataset, graph_cfg: GraphConfig, fraction: float, rng: np.random.Generator
+    dataset, graph, fraction: float, rng: np.random.Generator
 ) -> tuple[tuple[np.ndarray, np.ndarray], CSR, np.ndarray]:
     """Hold out a share of playlists.
 
@@ -62,12 +62,17 @@ def _holdout_playlists(
     held = rng.random(len(lengths)) < fraction
     held_entries = np.repeat(held, lengths)
     train = (np.concatenate([[0], np.cumsum(lengths[~held])]), tracks[~held_entries])
-    n = dataset.num_tracks
-    kw = {"window": graph_cfg.window, "min_weight": graph_cfg.min_cooccurrence}
-    cooc_train = cooccurrence_matrix(*train, n, **kw)
-    held_graph = cooccurrence_matrix(
-        np.concatenate([[0], np.cumsum(lengths[held])]), tracks[held_entries], n, **kw
+    held_playlists = (np.concatenate([[0], np.cumsum(lengths[held])]), tracks[held_entries])
+    n, cfg = dataset.num_tracks, graph.config
+    kw = {"window": cfg.window, "min_weight": cfg.min_cooccurrence}
+    held_counts = cooccurrence_matrix(*held_playlists, n, window=cfg.window, min_weight=1)
+    held_graph = (
+        held_counts if cfg.min_cooccurrence <= 1 else cooccurrence_matrix(*held_playlists, n, **kw)
     )
+    if "cooc" in graph.relations:  # the full graph minus the held-out playlists' counts
+        cooc_train = subtract(graph.relations["cooc"], held_counts, cfg.min_cooccurrence)
+    else:  # a model that aggregates no co-occurrence: count the training playlists for the test
+        cooc_train = cooccurrence_matrix(*train, n, **kw)
     u = np.repeat(np.arange(n), held_graph.degree())
     v = held_graph.indices
     new = (u < v) & ~has_edge(cooc_train, u, v)
@@ -85,7 +90,7 @@ def make_holdout(
             the encoder reads (a subset of ``graph.relations``).
     """
     train_rel, pairs = dict(relations), {}
-    playlists, cooc_train, pairs["cooc"] = _holdout_playlists(dataset, graph.config, fraction, rng)
+    playlists, cooc_train, pairs["cooc"] = _holdout_playlists(dataset, graph, fraction, rng)
     if "cooc" in train_rel:
         train_rel["cooc"] = cooc_train
     acoustic_edges = None

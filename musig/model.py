@@ -53,7 +53,10 @@ class MusigEncoder(nn.Module):
             if in_channels > 0
             else None
         )
-        self.track_emb = nn.Embedding(num_nodes, hidden_channels) if num_nodes > 0 else None
+        # Sparse gradients: a step touches the batch's rows only (musig.train uses SparseAdam).
+        self.track_emb = (
+            nn.Embedding(num_nodes, hidden_channels, sparse=True) if num_nodes > 0 else None
+        )
         if self.track_emb is not None:
             nn.init.normal_(self.track_emb.weight, std=0.1)
         dims = [hidden_channels] * num_layers + [out_channels]

@@ -27,26 +27,39 @@ from musig.tasks import (
 )
 
 
-def _optimizer(model: MusigEncoder, head: GenreHead, cfg: MusigConfig):
-    """AdamW with a larger step for the per-track vectors; linear warm-up over the first tenth
-    of the steps, then cosine decay to zero."""
-    # Each track vector is updated only when its track is in a batch: a larger step size lets
-    # the table keep pace with the shared weights, which see every batch.
-    table = [p for n, p in model.named_parameters() if n.startswith("track_emb")]
-    shared = [p for n, p in model.named_parameters() if not n.startswith("track_emb")]
-    opt = torch.optim.AdamW(
-        [
-            {"params": shared + list(head.parameters())},
-            {"params": table, "lr": cfg.lr * cfg.track_vector_lr_scale, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-    )
-    warmup = max(1, cfg.steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min((i + 1) / warmup, 0.5 * (1 + np.cos(np.pi * min(i / cfg.steps, 1.0))))
-    )
-    return opt, sched
+class _Optimizer:
+    """AdamW for the shared weights, lazy (sparse) Adam for the per-track vectors.
+
+    A batch touches a few thousand tracks of a table that may hold millions: ``SparseAdam``
+    updates only the rows in the batch, so a step costs what the batch touches, not what the
+    catalog holds. Each row is updated only when its track is in a batch, so the table takes a
+    larger step (``track_vector_lr_scale``) to keep pace with the shared weights, which see every
+    batch; as before, the table has no weight decay. Both follow one schedule: linear warm-up
+    over the first tenth of the steps, then cosine decay to zero.
+    """
+
+    def __init__(self, model: MusigEncoder, head: GenreHead, cfg: MusigConfig):
+        table = [p for n, p in model.named_parameters() if n.startswith("track_emb")]
+        shared = [p for n, p in model.named_parameters() if not n.startswith("track_emb")]
+        shared += list(head.parameters())
+        self.optimizers = [torch.optim.AdamW(shared, lr=cfg.lr, weight_decay=cfg.weight_decay)]
+        if table:
+            lr = cfg.lr * cfg.track_vector_lr_scale
+            self.optimizers.append(torch.optim.SparseAdam(table, lr=lr))
+        warmup = max(1, cfg.steps // 10)
+
+        def schedule(i: int) -> float:
+            return min((i + 1) / warmup, 0.5 * (1 + np.cos(np.pi * min(i / cfg.steps, 1.0))))
+
+        self.schedulers = [torch.optim.lr_scheduler.LambdaLR(o, schedule) for o in self.optimizers]
+
+    def step(self, loss: torch.Tensor) -> None:
+        for opt in self.optimizers:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for opt, sched in zip(self.optimizers, self.schedulers, strict=True):
+            opt.step()
+            sched.step()
 
 
 def _tasks(cfg: MusigConfig, held: Holdout, genre: np.ndarray, head: GenreHead) -> dict:
@@ -118,7 +131,7 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         names = list(tasks)
         probs = np.array([p for t, p in cfg.tasks if p > 0], np.float64)
         probs /= probs.sum()
-        opt, sched = _optimizer(model, head, cfg)
+        optimizer = _Optimizer(model, head, cfg)
         diagnostics = Diagnostics(held, graph.genre, n, seed + 1)
 
         def embed(nodes: np.ndarray) -> np.ndarray:
@@ -145,10 +158,7 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
             sub = sample_subgraph(held.relations, seeds, fanouts, random_state=rng, cum_weights=cum)
             cold = _drop_cold(sub, len(seeds), cfg.cold_drop, rng)
             loss = tasks[name].loss(encode_subgraph(model, inputs, sub, drop_id=cold), target)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            optimizer.step(loss)
             seconds = time.perf_counter() - start
             log.add(
                 {

@@ -30,3 +30,9 @@ def edge_set(g: CSR) -> set[tuple[int, int]]:
 def spoke_freq(src: np.ndarray) -> np.ndarray:
     """Share of each spoke 1..5 of :func:`star` among sampled neighbours of the hub."""
     return np.bincount(src, minlength=6)[1:6] / src.size
+
+
+def playlists_csr(playlists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    indptr = np.r_[0, np.cumsum([len(p) for p in playlists])].astype(np.int64)
+    tracks = np.concatenate([np.asarray(p, np.int64) for p in playlists] + [np.zeros(0, np.int64)])
+    return indptr, tracks

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from musig.csr import CSR, has_edge
+from musig.csr import CSR, has_edge, subtract
 
 
 def test_from_edges_symmetric_sorted_and_reduced():
@@ -39,3 +39,17 @@ def test_csr_validation():
         CSR.from_edges([0], [1], [-1.0])
     with pytest.raises(ValueError, match=r"\[0, 2\)"):
         CSR.from_edges([0], [5], num_nodes=2)
+
+
+def test_subtract_drops_edges_that_fall_below_the_minimum():
+    g = CSR.from_edges([0, 0, 1, 2], [1, 2, 2, 3], [3.0, 1.0, 2.0, 5.0], num_nodes=5)
+    part = CSR.from_edges([0, 0, 2], [1, 2, 3], [1.0, 1.0, 1.0], num_nodes=5)
+    out = subtract(g, part, min_weight=2.0)
+    expected = np.zeros((5, 5))
+    for (a, b), w in {(0, 1): 2.0, (1, 2): 2.0, (2, 3): 4.0}.items():
+        expected[a, b] = expected[b, a] = w
+    np.testing.assert_array_equal(out.to_scipy().toarray(), expected)
+    assert subtract(g, part).num_edges == 6  # (0, 2) reaches 0: gone at any minimum
+    # An edge of part that g lacks was under g's threshold already: nothing to subtract from.
+    extra = CSR.from_edges([0, 3], [1, 4], [1.0, 1.0], num_nodes=5)
+    np.testing.assert_array_equal(subtract(g, extra).weights[:2], [2.0, 1.0])

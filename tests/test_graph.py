@@ -3,101 +3,16 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from graph_cases import playlists_csr
 
 import musig.graph as graph
 from musig.csr import CSR
-from musig.graph import GraphConfig, TrackGraph, build_graph, cooccurrence_matrix, knn_graph
+from musig.graph import GraphConfig, TrackGraph, build_graph, knn_graph
 from musig.sampling import sample_subgraph
-
-
-def playlists_csr(playlists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    indptr = np.r_[0, np.cumsum([len(p) for p in playlists])].astype(np.int64)
-    tracks = np.concatenate([np.asarray(p, np.int64) for p in playlists] + [np.zeros(0, np.int64)])
-    return indptr, tracks
-
-
-def brute_cooc(playlists: list[list[int]], n: int, window: int | None, min_weight: int):
-    out = np.zeros((n, n))
-    for pl in playlists:
-        pairs = set()
-        for i, a in enumerate(pl):
-            for j in range(i + 1, len(pl)):
-                if (window is None or j - i <= window) and a != pl[j]:
-                    pairs.add((min(a, pl[j]), max(a, pl[j])))
-        for a, b in pairs:
-            out[a, b] += 1
-            out[b, a] += 1
-    out[out < min_weight] = 0
-    return out
 
 
 def dense(g: CSR) -> np.ndarray:
     return g.to_scipy().toarray()
-
-
-# --- co-occurrence -------------------------------------------------------------------------------
-
-
-def test_cooccurrence_hand_example():
-    playlists = [
-        [0, 1, 2, 3, 4, 5],  # window 2 cuts (0,3), (0,4), ... out of this long playlist
-        [0, 3],
-        [1, 0, 1],  # duplicate track: (0,1) counted once for this playlist, no self loop
-        [],
-        [6],
-    ]
-    indptr, tracks = playlists_csr(playlists)
-    g = cooccurrence_matrix(indptr, tracks, 8, window=2, min_weight=1)
-    expected = np.zeros((8, 8))
-    for (a, b), w in {
-        (0, 1): 2,
-        (0, 2): 1,
-        (1, 2): 1,
-        (1, 3): 1,
-        (2, 3): 1,
-        (2, 4): 1,
-        (3, 4): 1,
-        (3, 5): 1,
-        (4, 5): 1,
-        (0, 3): 1,
-    }.items():
-        expected[a, b] = expected[b, a] = w
-    np.testing.assert_array_equal(dense(g), expected)
-    assert g.num_edges == 20 and g.weights.dtype == np.float32
-    assert (g.degree()[6:] == 0).all()  # single-track playlist and unseen track: isolated
-
-    g2 = cooccurrence_matrix(indptr, tracks, 8, window=2, min_weight=2)
-    assert g2.num_edges == 2 and dense(g2)[0, 1] == dense(g2)[1, 0] == 2
-
-
-@pytest.mark.parametrize("window", [1, 3, None])
-@pytest.mark.parametrize("min_weight", [1, 2])
-def test_cooccurrence_matches_brute_force(window, min_weight):
-    rng = np.random.default_rng(0)
-    # few tracks so that duplicates inside a playlist and repeated pairs are common
-    playlists = [rng.integers(0, 15, rng.integers(0, 12)).tolist() for _ in range(60)]
-    indptr, tracks = playlists_csr(playlists)
-    g = cooccurrence_matrix(indptr, tracks, 15, window=window, min_weight=min_weight)
-    np.testing.assert_array_equal(dense(g), brute_cooc(playlists, 15, window, min_weight))
-
-
-def test_cooccurrence_chunked(monkeypatch):
-    rng = np.random.default_rng(1)
-    playlists = [rng.integers(0, 40, rng.integers(1, 30)).tolist() for _ in range(50)]
-    indptr, tracks = playlists_csr(playlists)
-    full = cooccurrence_matrix(indptr, tracks, 40, window=4, min_weight=1)
-    monkeypatch.setattr(graph, "_PAIR_BUDGET", 17)
-    chunked = cooccurrence_matrix(indptr, tracks, 40, window=4, min_weight=1)
-    np.testing.assert_array_equal(dense(full), dense(chunked))
-
-
-def test_cooccurrence_validation():
-    with pytest.raises(ValueError, match="num_tracks|lie in"):
-        cooccurrence_matrix(np.array([0, 2]), np.array([0, 5]), 3, window=2, min_weight=1)
-    with pytest.raises(ValueError, match="end at"):
-        cooccurrence_matrix(np.array([0, 3]), np.array([0, 1]), 3, window=2, min_weight=1)
-    with pytest.raises(ValueError, match="window"):
-        cooccurrence_matrix(np.array([0, 2]), np.array([0, 1]), 3, window=0, min_weight=1)
 
 
 # --- content kNN ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from musig.cooccurrence import cooccurrence_matrix
 from musig.csr import has_edge
 from musig.data import Dataset
 from musig.graph import GraphConfig, build_graph
@@ -65,6 +66,19 @@ def test_held_out_links_are_absent_from_what_trains(world):
     labelled = set(np.flatnonzero(graph.genre >= 0))
     assert set(held.genre_train) | set(held.genre_held) == labelled
     assert not set(held.genre_train) & set(held.genre_held)
+
+
+@pytest.mark.parametrize("min_weight", [1, 2])
+def test_training_graph_is_the_full_graph_minus_the_held_out_playlists(world, min_weight):
+    """Subtracting the held-out playlists' counts gives the graph of the training playlists,
+    exactly as counting them afresh would."""
+    ds, _ = world
+    cfg = GraphConfig(window=3, min_cooccurrence=min_weight)
+    graph = build_graph(ds, None, None, cfg, ("cooc",))
+    held = make_holdout(ds, graph, dict(graph.relations), 0.2, 500, np.random.default_rng(4))
+    fresh = cooccurrence_matrix(*held.playlists, ds.num_tracks, window=3, min_weight=min_weight)
+    for x, y in zip(held.relations["cooc"], fresh, strict=True):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_holdout_and_diagnostics_are_seeded(world):
