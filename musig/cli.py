@@ -71,6 +71,7 @@ def cmd_train(a) -> None:
         compute_map=not a.no_map,
         progress=not a.quiet,
         callback=callback if callbacks else None,
+        no_content=a.no_content,
     )
     meta = json.loads((path / "run.json").read_text())
     print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
@@ -216,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="config override, e.g. steps=600 or graph.min_cooccurrence=2",
     )
     t.add_argument("--no-map", action="store_true", help="skip the 2-D UMAP map")
+    t.add_argument(
+        "--no-content",
+        action="store_true",
+        help="musig/sage on playlists only (no audio, no features table): prints what is left",
+    )
     t.add_argument(
         "--progress-file",
         type=Path,

@@ -1,18 +1,22 @@
 """Dataset folders: MPD-format playlist slices, a track catalog and challenge sets.
 
 A dataset folder holds ``playlists/mpd.slice.<a>-<b>.json[.gz]`` (Million Playlist Dataset
-format), an optional ``tracks.csv`` catalog, optional ``challenge_set.json`` and
-``challenge_truth.json`` and an optional ``features.csv`` / ``features.parquet`` table (read by
-:func:`musig.features.load_feature_table`).
+format; ``data/`` as in the MPD's download works too), an optional ``tracks.csv`` catalog,
+optional ``challenge_set.json`` and ``challenge_truth.json`` and an optional ``features.csv`` /
+``features.parquet`` table (read by :func:`musig.features.load_feature_table`).
 :func:`load_dataset` turns it into one shared track index (catalog rows first, then URIs seen only
 in playlists, in first-seen order) and a CSR matrix of playlists over that index. Slice files are
-parsed one at a time, so the JSON text of the 1,000 MPD slices never sits in memory at once.
+parsed one at a time per worker, so the JSON text of the 1,000 MPD slices never sits in memory at
+once.
 :mod:`musig.mpd` reads the MPD files and :mod:`musig.writer` writes such folders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +25,10 @@ import pandas as pd
 
 from musig.mpd import (
     ChallengePlaylist,
-    as_text,
-    check_playlist,
-    int_or_none,
+    SliceContents,
+    parse_slice,
     read_dataset_challenge,
     read_dataset_truth,
-    read_json,
     slice_files,
 )
 from musig.utils import fingerprint
@@ -191,12 +193,15 @@ class Dataset:
 # Loading
 
 
-def load_dataset(root: str | Path) -> Dataset:
+def load_dataset(root: str | Path, *, jobs: int | None = None) -> Dataset:
     """Load a dataset folder (see the module docstring for the layout).
 
-    ``tracks.csv`` is optional when playlist slices exist: every track then comes from the
-    playlists (``in_catalog`` False, name and artist from its first playlist entry). Playlist
-    tracks are kept in list order, duplicates included; unknown MPD fields are ignored.
+    The Million Playlist Dataset as downloaded works as it is: its slices under ``data/``
+    (or ``playlists/``), plain or gzipped, no ``tracks.csv``. ``tracks.csv`` is optional when
+    playlist slices exist: every track then comes from the playlists (``in_catalog`` False, name
+    and artist from its first playlist entry). Playlist tracks are kept in list order, duplicates
+    included; unknown MPD fields are ignored. Slices are parsed in ``jobs`` worker processes
+    (default: one per core, up to 2) when there are many; the result does not depend on it.
 
     Raises:
         ValueError: naming the file (and row, playlist index, pid or pos) of any malformed input.
@@ -204,68 +209,82 @@ def load_dataset(root: str | Path) -> Dataset:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: not a dataset folder")
-    slices = slice_files(root / "playlists")
+    slices = _find_slices(root)
     catalog_path = root / "tracks.csv"
     if not slices and not catalog_path.exists():
         raise ValueError(
-            f"{root}: no tracks.csv and no playlists/mpd.slice.*.json[.gz]; not a dataset folder"
+            f"{root}: no tracks.csv and no playlists/ or data/ with mpd.slice.*.json[.gz]; "
+            "not a dataset folder"
         )
     catalog = _read_catalog(catalog_path) if catalog_path.exists() else _empty_catalog()
     uri_to_index = dict(zip(catalog["track_uri"].tolist(), range(len(catalog)), strict=True))
     n_catalog = len(catalog)
     new = {"track_uri": [], "track_name": [], "artist_name": [], "duration_ms": []}
 
-    lengths: list[int] = []
-    pids: list[int] = []
-    names: list[str] = []
-    chunks: list[np.ndarray] = []
+    lengths, pids, names, chunks = [], [], [], []
     pid_file: dict[int, Path] = {}
-    for path in slices:
-        data = read_json(path)
-        playlists = data.get("playlists") if isinstance(data, dict) else None
-        if not isinstance(playlists, list):
-            raise ValueError(f"{path}: expected an object with a 'playlists' list")
-        flat: list[int] = []
-        for i, pl in enumerate(playlists):
-            pid, entries = check_playlist(pl, path, i)
+    for path, part in zip(slices, _parse_slices(slices, jobs), strict=True):
+        for pid in part.pids.tolist():
             if pid in pid_file:
                 raise ValueError(f"duplicate pid {pid}: in {pid_file[pid]} and in {path}")
             pid_file[pid] = path
-            for j, t in enumerate(entries):
-                uri = t.get("track_uri") if isinstance(t, dict) else None
-                if not isinstance(uri, str) or not uri:
-                    pos = t.get("pos", j) if isinstance(t, dict) else j
-                    raise ValueError(f"{path}: pid {pid}, pos {pos}: track entry has no track_uri")
-                k = uri_to_index.get(uri)
-                if k is None:
-                    k = uri_to_index[uri] = len(uri_to_index)
-                    new["track_uri"].append(uri)
-                    new["track_name"].append(as_text(t.get("track_name")))
-                    new["artist_name"].append(as_text(t.get("artist_name")))
-                    new["duration_ms"].append(int_or_none(t.get("duration_ms")))
-                flat.append(k)
-            lengths.append(len(entries))
-            pids.append(pid)
-            names.append(as_text(pl.get("name")))
-        chunks.append(np.array(flat, dtype=np.int64))
-        del data, playlists  # free this slice's JSON before parsing the next one
+        first_new = len(uri_to_index)
+        # The slice's own track ids -> the dataset's, adding tracks seen for the first time.
+        ids = np.fromiter(
+            (uri_to_index.setdefault(u, len(uri_to_index)) for u in part.uris),
+            np.int64,
+            len(part.uris),
+        )
+        fresh = np.flatnonzero(ids >= first_new)
+        new["track_uri"] += [part.uris[i] for i in fresh]
+        new["track_name"] += [part.track_names[i] for i in fresh]
+        new["artist_name"] += [part.artist_names[i] for i in fresh]
+        new["duration_ms"] += [part.durations[i] for i in fresh]
+        chunks.append(ids[part.entries])
+        lengths.append(part.lengths)
+        pids.append(part.pids)
+        names += part.names
 
     tracks = _append_playlist_only(catalog, new, n_catalog)
-    indptr = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(np.array(lengths, np.int64), out=indptr[1:])
+    indptr = np.zeros(sum(len(x) for x in lengths) + 1, np.int64)
+    np.cumsum(np.concatenate(lengths) if lengths else np.zeros(0, np.int64), out=indptr[1:])
     challenge = read_dataset_challenge(root / "challenge_set.json", pid_file)
     ds = Dataset(
         root=root,
         tracks=tracks,
         playlist_indptr=indptr,
         playlist_tracks=np.concatenate(chunks) if chunks else np.zeros(0, np.int64),
-        pids=np.array(pids, dtype=np.int64),
+        pids=np.concatenate(pids) if pids else np.zeros(0, np.int64),
         playlist_names=names,
         challenge=challenge,
         truth=read_dataset_truth(root / "challenge_truth.json", challenge),
     )
     ds._cache["uri_to_index"] = uri_to_index  # already built, in track order
     return ds
+
+
+def _find_slices(root: Path) -> list[Path]:
+    """The slice files of ``root/playlists`` (musig's layout) or ``root/data`` (the MPD's)."""
+    found = {name: slice_files(root / name) for name in ("playlists", "data")}
+    if found["playlists"] and found["data"]:
+        raise ValueError(f"{root}: slices in both playlists/ and data/; keep one of them")
+    return found["playlists"] or found["data"]
+
+
+# Fewer slices than this are parsed in this process: starting workers would cost more.
+_PARALLEL_SLICES = 8
+
+
+def _parse_slices(slices: list[Path], jobs: int | None) -> Iterator[SliceContents]:
+    """:func:`musig.mpd.parse_slice` of each file, in order, in worker processes when many."""
+    jobs = min(2, os.cpu_count() or 1) if jobs is None else jobs
+    if jobs <= 1 or len(slices) < _PARALLEL_SLICES:
+        yield from map(parse_slice, slices)
+        return
+    # spawn: a fork of a process with threads (the app's server, torch) is unsafe.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        yield from pool.map(parse_slice, slices)
 
 
 def _empty_catalog() -> pd.DataFrame:

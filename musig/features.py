@@ -99,11 +99,28 @@ def renderer_for(dataset: Dataset):
     return partial(render_track, world)
 
 
+def has_content(dataset: Dataset) -> bool:
+    """Whether the dataset has a content source: a features table, or audio for some track."""
+    root = Path(dataset.root)
+    if (root / "features.csv").exists() or (root / "features.parquet").exists():
+        return True
+    return (root / "world.json").is_file() or bool((dataset.tracks["audio"] != "").any())
+
+
 def load_features(
     dataset: Dataset, *, cache_dir=None, n_jobs: int = 1, progress: bool = False
 ) -> FeatureSet:
     """The dataset's content features, standardised on its own tracks (see
-    :func:`catalog_features`)."""
+    :func:`catalog_features`).
+
+    Raises:
+        ValueError: the dataset has no content source, or no track's content could be read.
+    """
+    if not has_content(dataset):
+        raise ValueError(
+            f"{dataset.root}: no content features: add audio files (tracks.csv 'audio' column) "
+            "or a features.csv/features.parquet table"
+        )
     raw, mask, names, source = catalog_features(
         dataset,
         cache_dir=cache_dir,
@@ -111,6 +128,8 @@ def load_features(
         progress=progress,
         renderer=renderer_for(dataset),
     )
+    if not mask.any():
+        raise ValueError(f"{dataset.root}: no track's content features could be read")
     scaler = FeatureScaler().fit(raw, mask)
     scaled = scaler.transform(raw)
     scaled[~mask] = 0.0

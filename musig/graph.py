@@ -16,12 +16,7 @@ import numpy as np
 
 from musig.cooccurrence import cooccurrence_matrix
 from musig.csr import CSR
-
-# Similarity entries materialised at once by knn_graph (float32).
-_SIM_BUDGET = 1 << 24
-# Added to clipped similarities so that a kNN edge between orthogonal tracks keeps weight > 0.
-_KNN_EPS = 1e-6
-
+from musig.knn import knn_graph
 
 # The relations a track graph can hold; a method builds only those it reads (musig.methods).
 RELATIONS = ("cooc", "acoustic")
@@ -39,59 +34,9 @@ class GraphConfig:
     # give 31k pairs, mostly between tracks far apart in the listening order. None = whole list.
     window: int | None = 25
     acoustic_k: int = 10  # neighbours per track in the acoustic (content-feature kNN) relation
-
-
-def knn_graph(X: np.ndarray, mask: np.ndarray, k: int, *, metric: str = "cosine") -> CSR:
-    """Exact cosine k-nearest-neighbour graph among the rows with ``mask`` True.
-
-    Similarities are computed in row chunks of about ``_SIM_BUDGET`` entries, so memory stays
-    bounded for 100k+ rows (time is O(M^2 F) for M masked rows). Edge weight = similarity clipped
-    to >= 0 plus a small epsilon; the graph is symmetrised by taking the larger weight of the two
-    directions, so a node can have more than k neighbours. Masked-out rows are isolated.
-
-    Args:
-        X: float (N, F) features.
-        mask: bool (N,) rows that take part.
-        k: neighbours per row (capped at M - 1).
-        metric: only "cosine".
-
-    Returns:
-        CSR (N nodes), symmetric, no self loops.
-    """
-    if metric != "cosine":
-        raise ValueError(f"only metric='cosine' is supported, got {metric!r}")
-    X = np.asarray(X)
-    mask = np.asarray(mask, bool)
-    if X.ndim != 2 or mask.shape != (X.shape[0],):
-        raise ValueError(f"X must be (N, F) and mask (N,), got {X.shape} and {mask.shape}")
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    n = X.shape[0]
-    idx = np.flatnonzero(mask)
-    k = min(k, idx.size - 1)
-    if k < 1:
-        return CSR.from_edges(np.zeros(0, np.int64), np.zeros(0, np.int64), num_nodes=n)
-    Z = X[idx].astype(np.float32)
-    if not np.isfinite(Z).all():
-        raise ValueError("X has non-finite values in masked rows")
-    norm = np.linalg.norm(Z, axis=1, keepdims=True)
-    Z /= np.where(norm > 0, norm, 1.0)  # a zero row has similarity 0 to everything
-
-    m = idx.size
-    step = max(1, _SIM_BUDGET // m)
-    nbr = np.empty((m, k), np.int64)
-    sim = np.empty((m, k), np.float32)
-    for lo in range(0, m, step):
-        hi = min(lo + step, m)
-        s = Z[lo:hi] @ Z.T  # (chunk, M)
-        s[np.arange(hi - lo), np.arange(lo, hi)] = -np.inf  # no self loops
-        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        nbr[lo:hi] = top
-        sim[lo:hi] = np.take_along_axis(s, top, axis=1)
-    src = np.repeat(idx, k)
-    dst = idx[nbr.ravel()]
-    w = np.clip(sim.ravel(), 0.0, None) + _KNN_EPS
-    return CSR.from_edges(src, dst, w, num_nodes=n, symmetric=True, reduce="max")
+    # Above this many tracks with features the acoustic relation comes from an approximate index
+    # (musig.knn): exact all-pairs similarity grows with the square of the catalog.
+    exact_knn_max: int = 50_000
 
 
 def _pad(g: CSR, num_nodes: int) -> CSR:
@@ -237,7 +182,7 @@ def build_graph(
             raise ValueError("the acoustic relation needs content features X and mask")
         if len(X) != n:
             raise ValueError(f"X has {len(X)} rows for {n} tracks")
-        built["acoustic"] = knn_graph(X, mask, cfg.acoustic_k)
+        built["acoustic"] = knn_graph(X, mask, cfg.acoustic_k, exact_max=cfg.exact_knn_max)
     if cfg.use_genre:
         genre = np.asarray(dataset.genre_codes, np.int64)
         names = list(dataset.genres)

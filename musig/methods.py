@@ -53,6 +53,8 @@ class Method:
         embeds_uploads: cfg -> whether a run can embed a new audio file (inductive).
         baseline: compared with MUSIG in evaluation's paired tables.
         recommend_only: ranks tracks without embedding them (no map, no neighbours).
+        without_content: (cfg, has_genre) -> (cfg without content, what is left), for methods
+            that can train on playlists only when asked to (``--no-content``); None otherwise.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Method:
     embeds_uploads: Callable[[Any], bool] = _never
     baseline: bool = True
     recommend_only: bool = False
+    without_content: Callable[[Any, bool], tuple[Any, str]] | None = None
 
     def fit(self, ctx: FitContext, cfg, callback: Callback = None) -> MethodResult:
         """Fit the method; every method takes the same arguments."""
@@ -99,6 +102,7 @@ _MUSIG = {
     "relations": MusigConfig.graph_relations,
     "reads_content": MusigConfig.reads_content,
     "embeds_uploads": lambda cfg: cfg.use_audio,
+    "without_content": MusigConfig.without_content,
 }
 
 # In the order of the result tables; "sage" is the MUSIG encoder trained on the co-occurrence

@@ -6,7 +6,7 @@ validate and record settings; only :mod:`musig.train` needs torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from musig.graph import RELATIONS, GraphConfig
 
@@ -95,6 +95,22 @@ class MusigConfig:
         return tuple(
             r for r in RELATIONS if r in self.relations or (r == "acoustic" and acoustic_task)
         )
+
+    def without_content(self, has_genre: bool) -> tuple[MusigConfig, str]:
+        """This config with every content source removed (no audio input, no acoustic relation
+        or task), for playlists-only data, and a line saying what is left."""
+        keep = [(t, p) for t, p in self.tasks if t == "cooc" or (t == "genre" and has_genre)]
+        if not keep:
+            raise ValueError("without content and genre labels no task of this config is left")
+        cfg = replace(
+            self, use_audio=False, relations=("cooc",) if "cooc" in self.relations else (),
+            tasks=tuple(keep),
+        )  # fmt: skip
+        what = ", ".join(f"{t} {p:g}" for t, p in keep)
+        line = f"without content: sources co-occurrence{' + genre' * has_genre}; tasks {what}"
+        if [t for t, _ in keep] == ["cooc"]:
+            line += " (no audio and no genre: this is single-task `sage` without audio)"
+        return cfg, line
 
     def reads_content(self) -> bool:
         """Whether training reads content features (audio input or the acoustic relation)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from musig.data import Dataset, load_dataset
-from musig.features import FeatureSet, load_features
+from musig.features import FeatureSet, has_content, load_features
 from musig.fitting import Callback, FitContext, MethodResult, config_to_dict
 from musig.graph import TrackGraph, build_graph
 from musig.methods import Method, get, resolve_config
@@ -27,10 +27,19 @@ def needs_features(method: Method, cfg) -> bool:
 def check_features(method: Method, features: FeatureSet | None, root) -> None:
     """Refuse, in one line, a method that reads content on a dataset without any."""
     if features is None or not features.mask.any():
+        hint = " (or train it with --no-content)" if method.without_content else ""
         raise ValueError(
             f"{root}: {method.name} reads content features and this dataset has none; add audio "
-            "files (tracks.csv 'audio' column) or a features.csv/features.parquet table"
+            f"files (tracks.csv 'audio' column) or a features.csv/features.parquet table{hint}"
         )
+
+
+def content_free(name: str, cfg, dataset: Dataset) -> tuple[object, str]:
+    """The method's config without content sources, and a line saying what is left."""
+    method = get(name)
+    if method.without_content is None:
+        raise ValueError(f"{name} has no content to drop; train it as it is")
+    return method.without_content(cfg, bool(dataset.genres))
 
 
 def fit_method(
@@ -76,6 +85,8 @@ def train_run(
     compute_map: bool = True,
     progress: bool = False,
     callback: Callback = None,
+    no_content: bool = False,
+    say=print,
 ) -> Path:
     """Train a registered method on a dataset folder and save the run folder ``out``.
 
@@ -83,11 +94,18 @@ def train_run(
         features: the dataset's features when the caller has them (loaded here when the method
             needs them, never otherwise).
         seed: the one seed of the fit.
+        no_content: train the method's content-free variant (MUSIG, sage) on playlists only;
+            ``say`` gets the line saying which tasks and sources are left.
     """
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
     method, cfg = get(name), resolve_config(name, overrides)
+    if no_content:
+        cfg, what = content_free(name, cfg, dataset)
+        say(f"{name} {what}")
     if features is None and needs_features(method, cfg):
-        features = load_features(dataset, progress=progress)
+        if not has_content(dataset) and method.reads_content(cfg):
+            check_features(method, None, dataset.root)
+        features = load_features(dataset, progress=progress) if has_content(dataset) else None
     result, graph, seconds = fit_method(
         dataset, features, name, cfg, seed=seed, progress=progress, callback=callback
     )

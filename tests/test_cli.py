@@ -226,3 +226,46 @@ def test_recommend_with_run_from_another_dataset(tiny_world, split, tmp):
 def test_not_a_run(tmp, wav):
     line = fails("embed", "--run", tmp / "no-run", wav[0])
     assert "not a musig run" in line
+
+
+@pytest.fixture(scope="module")
+def playlists_only(split, tmp) -> Path:
+    """The tiny world's split as the MPD is downloaded: slices under data/, nothing else."""
+    root = tmp / "mpd"
+    shutil.copytree(split / "playlists", root / "data")
+    return root
+
+
+@pytest.mark.parametrize("method", ["popularity", "als", "item2vec", "deepwalk", "node2vec"])
+def test_playlists_only_trains_methods_without_content(playlists_only, tmp, method):
+    ok(
+        "train",
+        "--data",
+        playlists_only,
+        "--method",
+        method,
+        "--out",
+        tmp / f"po-{method}",
+        "--no-map",
+    )
+    assert read_run_meta(tmp / f"po-{method}")["features"]["source"] is None
+
+
+@pytest.mark.parametrize("method", ["sage", "musig"])
+def test_playlists_only_needs_the_explicit_no_content_preset(playlists_only, tmp, method):
+    line = fails("train", "--data", playlists_only, "--method", method, "--out", tmp / "x")
+    assert "has none" in line and "--no-content" in line
+    out = ok(
+        "train", "--data", playlists_only, "--method", method, "--out", tmp / f"po-{method}",
+        "--no-content", *MUSIG_SETTINGS,
+    )  # fmt: skip
+    # No genre labels in the MPD: co-occurrence is all that is left, which is sage without audio.
+    assert "tasks cooc" in out and "single-task `sage` without audio" in out
+    config = read_run_meta(tmp / f"po-{method}")["config"]
+    assert not config["use_audio"] and config["relations"] == ["cooc"]
+
+
+def test_playlists_only_refuses_content_in_one_line(playlists_only, tmp):
+    line = fails("train", "--data", playlists_only, "--method", "content", "--out", tmp / "c")
+    assert "content reads content features" in line and "features.csv" in line
+    assert "--no-content" not in line  # content has nothing else to train on

@@ -145,3 +145,45 @@ def test_catalog_blank_fields_and_extra_columns(tmp_path: Path) -> None:
     assert t["mood"].tolist() == ["happy", ""]
     assert list(t.columns[:7]) == [*data.TRACK_COLUMNS, "in_catalog"]
     assert t["in_catalog"].all()
+
+
+def _playlists_only(root: Path, n: int = 60) -> None:
+    """An MPD-shaped folder: playlists only, no tracks.csv, 12 slices of 5 playlists."""
+    rng = np.random.default_rng(0)
+    playlists = [
+        {
+            "pid": 1000 + i,
+            "name": f"pl {i}",
+            "tracks": [f"spotify:track:{t}" for t in rng.choice(40, 6)],
+        }
+        for i in range(n)
+    ]
+    write_dataset(root, pd.DataFrame({"track_uri": []}), playlists, slice_size=5)
+    (root / "tracks.csv").unlink()
+
+
+def test_mpd_download_layout_with_slices_under_data(tmp_path: Path) -> None:
+    """The MPD as downloaded: slices under data/, no tracks.csv, no audio, no features."""
+    _playlists_only(tmp_path / "ds")
+    (tmp_path / "ds" / "playlists").rename(tmp_path / "ds" / "data")
+    ds = load_dataset(tmp_path / "ds")
+    assert ds.num_playlists == 60 and not ds.tracks["in_catalog"].any()
+    assert ds.pids[0] == 1000 and ds.playlist_names[59] == "pl 59"
+
+
+def test_parallel_parsing_gives_the_same_dataset(tmp_path: Path) -> None:
+    _playlists_only(tmp_path / "ds")
+    one = load_dataset(tmp_path / "ds", jobs=1)
+    two = load_dataset(tmp_path / "ds", jobs=2)  # 12 slices: parsed in worker processes
+    assert one.fingerprint == two.fingerprint
+    pd.testing.assert_frame_equal(one.tracks, two.tracks)
+    assert one.playlist_names == two.playlist_names
+
+
+def test_slices_in_both_layouts_are_refused(tmp_path: Path) -> None:
+    _playlists_only(tmp_path / "ds")
+    (tmp_path / "ds" / "data").mkdir()
+    first = next((tmp_path / "ds" / "playlists").iterdir())
+    (tmp_path / "ds" / "data" / first.name).write_bytes(first.read_bytes())
+    with pytest.raises(ValueError, match="both playlists/ and data/"):
+        load_dataset(tmp_path / "ds")

@@ -5,61 +5,13 @@ import numpy as np
 import pytest
 from graph_cases import playlists_csr
 
-import musig.graph as graph
 from musig.csr import CSR
-from musig.graph import GraphConfig, TrackGraph, build_graph, knn_graph
+from musig.graph import GraphConfig, TrackGraph, build_graph
 from musig.sampling import sample_subgraph
 
 
 def dense(g: CSR) -> np.ndarray:
     return g.to_scipy().toarray()
-
-
-# --- content kNN ---------------------------------------------------------------------------------
-
-
-def test_knn_hand_points():
-    X = np.array(
-        [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [1.0, 1.0], [-1.0, 0.0]], np.float32
-    )
-    mask = np.array([True, True, True, True, False, True])
-    g = knn_graph(X, mask, 1)
-    cos01 = 0.9 / np.hypot(0.9, 0.1)
-    expected = np.zeros((6, 6), np.float32)
-    expected[0, 1] = expected[1, 0] = expected[2, 3] = expected[3, 2] = cos01 + graph._KNN_EPS
-    # point 5 points away from everything: its nearest neighbour has cosine <= 0 -> weight eps
-    nn5 = int(np.argmax(X[[0, 1, 2, 3]] @ X[5]))
-    expected[5, nn5] = expected[nn5, 5] = graph._KNN_EPS
-    np.testing.assert_allclose(dense(g), expected, atol=1e-6)
-    assert g.degree()[4] == 0  # masked out
-
-
-def test_knn_matches_brute_force_and_chunking(monkeypatch):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(80, 6)).astype(np.float32)
-    mask = rng.random(80) > 0.2
-    g = knn_graph(X, mask, 4)
-    idx = np.flatnonzero(mask)
-    Z = X[idx] / np.linalg.norm(X[idx], axis=1, keepdims=True)
-    S = Z @ Z.T
-    np.fill_diagonal(S, -np.inf)
-    nn = np.argsort(-S, axis=1)[:, :4]
-    expected = np.zeros((80, 80), np.float32)
-    for i, row in enumerate(nn):
-        for j in row:
-            w = max(S[i, j], 0) + graph._KNN_EPS
-            a, b = idx[i], idx[j]
-            expected[a, b] = expected[b, a] = max(expected[a, b], w)
-    np.testing.assert_allclose(dense(g), expected, atol=1e-5)
-    monkeypatch.setattr(graph, "_SIM_BUDGET", 100)
-    np.testing.assert_allclose(dense(knn_graph(X, mask, 4)), dense(g), atol=1e-6)
-    assert (g.degree()[~mask] == 0).all() and (g.degree()[mask] >= 4).all()
-
-
-def test_knn_edge_cases():
-    assert knn_graph(np.ones((3, 2)), np.array([True, False, False]), 5).num_edges == 0
-    with pytest.raises(ValueError, match="cosine"):
-        knn_graph(np.ones((3, 2)), np.ones(3, bool), 1, metric="euclidean")
 
 
 # --- TrackGraph ----------------------------------------------------------------------------------
