@@ -32,10 +32,11 @@ def compare(a: dict, b: dict) -> tuple[dict[str, float], list[str]]:
     """Largest |difference| per method present in both, and the methods present in one only."""
     only = sorted(set(a["methods"]) ^ set(b["methods"]))
     worst = {}
+    parts = [p for p in ("overall", "per_scenario", "cold_start", "buckets") if p in a and p in b]
     for method in [m for m in a["methods"] if m in b["methods"]]:
         pairs = [
             (x, y)
-            for part in ("overall", "per_scenario", "cold_start")
+            for part in parts
             for (_, x), (_, y) in zip(
                 _leaves(a[part][method]), _leaves(b[part][method]), strict=True
             )

@@ -31,7 +31,7 @@ from musig.mpd import (
     read_dataset_truth,
     slice_files,
 )
-from musig.utils import fingerprint
+from musig.utils import fingerprint, spawn_without_main
 
 TRACK_COLUMNS = ["track_uri", "track_name", "artist_name", "duration_ms", "genre", "audio"]
 
@@ -282,9 +282,13 @@ def _parse_slices(slices: list[Path], jobs: int | None) -> Iterator[SliceContent
         yield from map(parse_slice, slices)
         return
     # spawn: a fork of a process with threads (the app's server, torch) is unsafe.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        yield from pool.map(parse_slice, slices)
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with spawn_without_main():
+            parsed = pool.map(parse_slice, slices)  # starts the workers, submits every slice
+        yield from parsed
+    finally:  # also on an error: drop the slices not parsed yet instead of finishing them
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _empty_catalog() -> pd.DataFrame:

@@ -22,17 +22,22 @@ from musig.data import Dataset, load_dataset
 from musig.features import FeatureSet, load_features
 from musig.methods import ABLATIONS, BASELINES, METHODS, PRIMARY, by_cost, resolve_config, spec
 from musig.metrics import (
+    BUCKET_METRICS,
     METRICS,
+    POPULARITY_BUCKETS,
     bootstrap_ci,
+    evaluate_by_bucket,
     evaluate_rankings,
     paired_bootstrap,
     pooled_recall,
+    popularity_bucket,
 )
 from musig.pipeline import needs_features, train_run
+from musig.report import to_markdown
 from musig.runs import load_run, read_run_meta, write_metrics
 from musig.split import read_cold_tracks, read_scenarios
 from musig.submission import complete_challenge
-from musig.utils import atomic_write_json, atomic_write_text, fingerprint
+from musig.utils import atomic_write_json, atomic_write_text, fingerprint, spawn_without_main
 
 
 @dataclass(frozen=True)
@@ -97,10 +102,16 @@ def cached_run(
 
 
 def score_run(run_path: Path, split: Dataset, k: int = 500, *, ann: bool = False) -> pd.DataFrame:
-    """Per-playlist metrics of one run on the split's challenge set (plus cold recall hits)."""
+    """Per-playlist metrics of one run on the split's challenge set: the main metrics, cold
+    recall hits, and the metrics by the held-out tracks' training popularity bucket."""
     run = load_run(run_path, split, ann=ann)
-    rankings = complete_challenge(run, split.challenge, k, warn=False)
+    # Enough to cut at k after removing the other buckets' held-out tracks (evaluate_by_bucket);
+    # the first k are what the main metrics read.
+    extra = max((len(t) for t in split.truth.values()), default=0)
+    rankings = complete_challenge(run, split.challenge, k + extra, warn=False)
     frame = evaluate_rankings(rankings, split.truth, k=k)
+    bucket = dict(zip(run.track_uris, popularity_bucket(run.popularity), strict=True))
+    frame = frame.merge(evaluate_by_bucket(rankings, split.truth, bucket, k), on="pid")
     cold = read_cold_tracks(split.root)
     frame["cold_recall@100"] = [
         pooled_recall({pid: rankings[pid]}, {pid: split.truth[pid]}, cold, k=100)
@@ -122,7 +133,7 @@ def evaluate_run(path: Path, split: Dataset, cfg: EvalConfig | None = None) -> d
     frame = _with_scenarios(score_run(path, split, cfg.k, ann=cfg.ann), split)
     seconds = read_run_meta(path)["train_seconds"]
     res = summarise({"run": frame}, {}, {"run": [seconds]}, cfg)
-    result = {key: res[key]["run"] for key in ("overall", "per_scenario", "cold_start")}
+    result = {key: res[key]["run"] for key in ("overall", "per_scenario", "cold_start", "buckets")}
     result["num_playlists"] = len(frame)
     write_metrics(path, {"challenge": result})
     return result
@@ -133,6 +144,17 @@ def _ci(values, cfg: EvalConfig) -> dict:
         np.asarray(values, float), n_boot=cfg.n_boot, random_state=cfg.random_state
     )
     return {"mean": mean, "lo": lo, "hi": hi}
+
+
+def _bucket_cis(frame: pd.DataFrame, cfg: EvalConfig) -> dict:
+    """Per popularity bucket: each metric's mean and CI over the playlists that have held-out
+    tracks in it, their number, and the number skipped."""
+    out = {}
+    for name, _, _ in POPULARITY_BUCKETS:
+        have = frame[f"{name}:ndcg"].notna().to_numpy()
+        out[name] = {m: _ci(frame.loc[have, f"{name}:{m}"], cfg) for m in BUCKET_METRICS}
+        out[name].update(num_playlists=int(have.sum()), skipped=int((~have).sum()))
+    return out
 
 
 def _cold_ci(frame: pd.DataFrame, cfg: EvalConfig) -> dict:
@@ -234,10 +256,11 @@ def evaluate(
         order = sorted(tasks, key=lambda t: rank[t[0]])
         context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = {
-                pool.submit(_train_and_score_in_worker, str(data), *t, runs_dir, cfg): t
-                for t in order
-            }
+            with spawn_without_main():
+                futures = {
+                    pool.submit(_train_and_score_in_worker, str(data), *t, runs_dir, cfg): t
+                    for t in order
+                }
             for future in as_completed(futures):
                 report(futures[future], *future.result())
 
@@ -271,11 +294,13 @@ def summarise(
         for m, f in frames.items()
     }
     cold = {m: {"recall@100": _cold_ci(f, cfg)} for m, f in frames.items()}
+    buckets = {m: _bucket_cis(f, cfg) for m, f in frames.items()}
     results = {
         "methods": list(frames),
         "overall": overall,
         "per_scenario": per_scenario,
         "cold_start": cold,
+        "buckets": buckets,
         "train_seconds": {m: float(np.mean(s)) for m, s in seconds.items()},
     }
     if len(cfg.seeds) > 1:
@@ -307,47 +332,3 @@ def summarise(
         results["paired"] = {"against": best, **each[best]}
         results["paired_each"] = each
     return results
-
-
-def to_markdown(results: dict) -> str:
-    """The main table: overall metrics with 95 % CIs, cold-start recall and training time."""
-    head = (
-        "| method | NDCG | R-prec | clicks | recall@100 | recall@500 | cold recall@100 "
-        "| train s |\n|---|---|---|---|---|---|---|---|\n"
-    )
-    rows = []
-    for m in results["methods"]:
-        o = results["overall"][m]
-        cells = [
-            f"{o[k]['mean']:.4f} ± {(o[k]['hi'] - o[k]['lo']) / 2:.4f}"
-            if k != "clicks"
-            else f"{o[k]['mean']:.2f}"
-            for k in METRICS
-        ]
-        c = results["cold_start"][m]["recall@100"]["mean"]
-        rows.append(
-            f"| {m} | " + " | ".join(cells) + f" | {c:.4f} | {results['train_seconds'][m]:.1f} |"
-        )
-    text = head + "\n".join(rows) + "\n"
-    if "paired" in results:
-        p = results["paired"]
-        text += (
-            f"\nPaired bootstrap, MUSIG − {p['against']} (best baseline by NDCG): NDCG "
-            f"{p['ndcg']['diff']:+.4f} [{p['ndcg']['lo']:+.4f}, {p['ndcg']['hi']:+.4f}]\n"
-        )
-    if "paired_each" in results:
-        text += "\n| MUSIG − | NDCG [95 % paired CI] | R-prec [95 % paired CI] |\n|---|---|---|\n"
-        for other, p in results["paired_each"].items():
-            cells = [
-                f"{p[k]['diff']:+.4f} [{p[k]['lo']:+.4f}, {p[k]['hi']:+.4f}]"
-                for k in ("ndcg", "r_precision")
-            ]
-            text += f"| {other} | {cells[0]} | {cells[1]} |\n"
-    if "seeds" in results:
-        text += "\n| method | NDCG mean ± sd over seeds | R-prec mean ± sd |\n|---|---|---|\n"
-        for m, s in results["seeds"].items():
-            text += (
-                f"| {m} | {s['ndcg']['mean']:.4f} ± {s['ndcg']['sd']:.4f} | "
-                f"{s['r_precision']['mean']:.4f} ± {s['r_precision']['sd']:.4f} |\n"
-            )
-    return text

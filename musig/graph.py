@@ -7,8 +7,6 @@ over tracks, pairs or edges in Python.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,51 +94,6 @@ class TrackGraph:
             relations[name] = CSR.from_scipy(relations[name].to_scipy() + new.to_scipy())
         genre = np.concatenate([self.genre, np.full(num_new, -1, np.int64)])
         return TrackGraph(n, relations, genre, list(self.genre_names), self.config)
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """Flat dict of numeric arrays ("cooc.indptr", ..., "genre"), storable with safetensors.
-
-        Strings (genre names, config) are stored as uint8 UTF-8 JSON so every value is an array.
-        """
-        out: dict[str, np.ndarray] = {
-            "num_nodes": np.array([self.num_nodes], np.int64),
-            "genre": np.ascontiguousarray(self.genre, np.int64),
-            "genre_names": _json_bytes(self.genre_names),
-            "config": _json_bytes(dataclasses.asdict(self.config)),
-        }
-        for name, g in self.relations.items():
-            out[f"{name}.indptr"] = g.indptr
-            out[f"{name}.indices"] = g.indices
-            out[f"{name}.weights"] = g.weights
-        return out
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TrackGraph:
-        """Inverse of :meth:`to_arrays`."""
-        names = sorted({k.split(".")[0] for k in arrays if k.endswith(".indptr")})
-        relations = {
-            r: CSR(
-                np.asarray(arrays[f"{r}.indptr"], np.int64),
-                np.asarray(arrays[f"{r}.indices"], np.int64),
-                np.asarray(arrays[f"{r}.weights"], np.float32),
-            )
-            for r in names
-        }
-        return cls(
-            num_nodes=int(arrays["num_nodes"][0]),
-            relations=relations,
-            genre=np.asarray(arrays["genre"], np.int64),
-            genre_names=list(_from_json_bytes(arrays["genre_names"])),
-            config=GraphConfig(**_from_json_bytes(arrays["config"])),
-        )
-
-
-def _json_bytes(obj: Any) -> np.ndarray:
-    return np.frombuffer(json.dumps(obj).encode("utf-8"), np.uint8).copy()
-
-
-def _from_json_bytes(arr: np.ndarray) -> Any:
-    return json.loads(np.asarray(arr, np.uint8).tobytes().decode("utf-8"))
 
 
 def build_graph(

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from musig.data import load_dataset
 from musig.features import FeatureScaler
 from musig.fitting import config_from_dict
-from musig.graph import TrackGraph
+from musig.graph import GraphConfig, TrackGraph
+from musig.graph_store import cached_graph, graph_dir, load_graph
 from musig.inductive import (
     NodeInputs,
     attach_new_nodes,
@@ -106,11 +108,26 @@ class RunEncoder:
 
     @functools.cached_property
     def _graph(self) -> TrackGraph:
-        prefix = "graph."
-        arrays = self.run.arrays
-        return TrackGraph.from_arrays(
-            {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+        """The run's graph from its dataset's graph store, rebuilt from the dataset if the
+        store lost it (the features are the run's own, so the key is the same)."""
+        meta = self.run.meta
+        prov, desc = meta["provenance"], dict(meta["graph"])
+        folder = graph_dir(prov["dataset_fingerprint"], meta["graph_key"])
+        if (folder / "graph.json").is_file():
+            return load_graph(folder)
+        root = prov.get("dataset_root")
+        if not root or not Path(root).is_dir():
+            raise ValueError(
+                f"run {self.run.name!r} embeds uploads through the graph of its dataset, which is "
+                f"neither in the graph store nor at {root!r}; put the dataset back there"
+            )
+        dataset = load_dataset(root)
+        self.run.check_dataset(dataset)
+        relations = tuple(desc.pop("relations"))
+        graph, _ = cached_graph(
+            dataset, self._inputs.x, self._inputs.has_x, GraphConfig(**desc), relations
         )
+        return graph
 
     @functools.cached_property
     def _encoder(self):

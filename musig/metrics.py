@@ -200,6 +200,62 @@ def evaluate_rankings(
     return pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
 
 
+# Held-out tracks by their number of training playlists: (name, lowest, highest).
+POPULARITY_BUCKETS = (("cold", 0, 0), ("tail", 1, 5), ("torso", 6, 50), ("head", 51, math.inf))
+BUCKET_METRICS = ("ndcg", "recall@100", "recall@500")
+
+
+def popularity_bucket(popularity: np.ndarray) -> np.ndarray:
+    """Bucket name of each count in :data:`POPULARITY_BUCKETS` (object array, same shape)."""
+    pop = np.asarray(popularity)
+    out = np.empty(pop.shape, dtype=object)
+    for name, lo, hi in POPULARITY_BUCKETS:
+        out[(pop >= lo) & (pop <= hi)] = name
+    return out
+
+
+def evaluate_by_bucket(
+    rankings: Mapping[int, Ranked],
+    truth: Mapping[int, Collection[Hashable]],
+    bucket: Mapping[Hashable, str],
+    k: int = 500,
+) -> pd.DataFrame:
+    """NDCG, recall@100 and recall@k per playlist restricted to each popularity bucket.
+
+    For bucket B the truth is the playlist's held-out tracks in B, and the playlist's other
+    held-out tracks are removed from the ranking before it is cut at ``k`` (so a hit in another
+    bucket neither counts nor takes a place). A playlist with no held-out track in B gets NaN for
+    B: skipped, and counted by the caller.
+
+    Args:
+        rankings: pid -> recommendations, best first, at least ``k`` plus the playlist's number
+            of held-out tracks long (so that removals do not shorten the list below ``k``).
+        truth: pid -> held-out tracks.
+        bucket: track -> bucket name (see :func:`popularity_bucket`).
+
+    Returns:
+        One row per pid of ``truth`` with columns ``pid`` and ``<bucket>:<metric>`` for each
+        bucket of :data:`POPULARITY_BUCKETS` and metric in ``ndcg, recall@100, recall@{k}``.
+    """
+    k = _check_k(k)
+    rows = []
+    for pid, g in truth.items():
+        held = set(g)
+        row: dict = {"pid": pid}
+        for name, _, _ in POPULARITY_BUCKETS:
+            g_b = {t for t in held if bucket[t] == name}
+            if not g_b:
+                row.update({f"{name}:{m}": math.nan for m in ("ndcg", "recall@100", f"recall@{k}")})
+                continue
+            others = held - g_b
+            ranked = [t for t in _check_ranked(rankings[pid]) if t not in others][:k]
+            row[f"{name}:ndcg"] = ndcg(ranked, g_b, k)
+            row[f"{name}:recall@100"] = recall_at_k(ranked, g_b, 100)
+            row[f"{name}:recall@{k}"] = recall_at_k(ranked, g_b, k)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def pooled_recall(
     rankings: Mapping[int, Ranked],
     truth: Mapping[int, Collection[Hashable]],

@@ -14,7 +14,8 @@ import numpy as np
 from musig.data import Dataset, load_dataset
 from musig.features import FeatureSet, has_content, load_features
 from musig.fitting import Callback, FitContext, MethodResult, config_to_dict
-from musig.graph import TrackGraph, build_graph
+from musig.graph import TrackGraph
+from musig.graph_store import cached_graph
 from musig.methods import Method, get, resolve_config
 from musig.runs import RunContents, save_run
 
@@ -51,12 +52,12 @@ def fit_method(
     seed: int = 0,
     progress: bool = False,
     callback: Callback = None,
-) -> tuple[MethodResult, TrackGraph | None, float]:
+) -> tuple[MethodResult, tuple[TrackGraph | None, str | None], float]:
     """Build what ``name`` reads and fit it.
 
     Returns:
-        the fit, the graph it was given (None when it reads no relation), and the wall time in
-        seconds, graph build included.
+        the fit, the graph it was given (None when it reads no graph) with its store key, and the
+        wall time in seconds, graph build included.
     """
     method = get(name)
     start = time.perf_counter()
@@ -66,12 +67,12 @@ def fit_method(
         check_features(method, features, dataset.root)
         x, mask = features.scaled, features.mask
     graph_cfg = method.graph_config(cfg)
-    graph = None
+    graph, key = None, None
     if graph_cfg is not None:
-        graph = build_graph(dataset, x, mask, graph_cfg, method.relations(cfg))
+        graph, key = cached_graph(dataset, x, mask, graph_cfg, method.relations(cfg))
     ctx = FitContext(dataset, x, mask, graph, random_state=seed, progress=progress)
     result = method.fit(ctx, cfg, callback)
-    return result, graph, time.perf_counter() - start
+    return result, (graph, key), time.perf_counter() - start
 
 
 def train_run(
@@ -106,7 +107,7 @@ def train_run(
         if not has_content(dataset) and method.reads_content(cfg):
             check_features(method, None, dataset.root)
         features = load_features(dataset, progress=progress) if has_content(dataset) else None
-    result, graph, seconds = fit_method(
+    result, (_, graph_key), seconds = fit_method(
         dataset, features, name, cfg, seed=seed, progress=progress, callback=callback
     )
     contents = run_contents(
@@ -116,7 +117,7 @@ def train_run(
         cfg,
         result,
         seconds,
-        graph=graph,
+        graph_key=graph_key,
         compute_map=compute_map,
         seed=seed,
     )
@@ -131,11 +132,12 @@ def run_contents(
     result: MethodResult,
     seconds: float,
     *,
-    graph: TrackGraph | None,
+    graph_key: str | None,
     compute_map: bool,
     seed: int = 0,
 ) -> RunContents:
-    """Package a fit as a run: embeddings, map, and what embedding new audio needs."""
+    """Package a fit as a run: embeddings, map, and what embedding new audio needs (the scaled
+    features; the graph stays in the dataset's graph store, referred to by ``graph_key``)."""
     arrays = {"mask": result.mask.astype(bool), "popularity": dataset.popularity.astype(np.float32)}
     weights = {k: v for k, v in result.extras.items() if k.startswith(("encoder.", "genre_head."))}
     arrays.update({f"extra.{k}": v for k, v in result.extras.items() if k not in weights})
@@ -148,8 +150,6 @@ def run_contents(
     if method.embeds_uploads(cfg) and features is not None:
         arrays["features"] = features.scaled
         arrays["feature_mask"] = features.mask
-        if graph is not None:
-            arrays.update({f"graph.{k}": v for k, v in graph.to_arrays().items()})
     metrics = {}
     for kind, key in (("eval", "diagnostics"), ("reference", "reference")):
         records = [r for r in result.log if r.get("kind") == kind]
@@ -164,6 +164,7 @@ def run_contents(
         config=config_to_dict(cfg),
         seed=seed,
         graph=method.describe_graph(cfg),
+        graph_key=graph_key,
         tracks=dataset.tracks[["track_uri", "track_name", "artist_name", "genre"]].copy(),
         dataset_fingerprint=dataset.fingerprint,
         split=split,
@@ -173,4 +174,5 @@ def run_contents(
         log=result.log,
         metrics=metrics,
         train_seconds=seconds,
+        dataset_root=str(Path(dataset.root).resolve()),
     )

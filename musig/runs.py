@@ -32,7 +32,8 @@ from musig._version import __version__
 from musig.utils import atomic_dir, atomic_write_json, fingerprint
 
 RUN_FORMAT = "musig-run"
-RUN_FORMAT_VERSION = 2  # 2: the seed and the resolved graph settings apart from the config
+# 2: seed, resolved graph settings and the graph's store key beside the config; no graph arrays
+RUN_FORMAT_VERSION = 2
 _PACKAGES = (
     "musig",
     "torch",
@@ -86,6 +87,7 @@ class RunContents:
     config: dict  # the method's resolved config as plain values
     seed: int
     graph: dict | None  # resolved graph settings (relations + GraphConfig); None: no graph
+    graph_key: str | None  # the graph in the dataset's graph store (musig.graph_store)
     tracks: pd.DataFrame  # track_uri, track_name, artist_name, genre — the track index
     dataset_fingerprint: str
     split: dict | None
@@ -95,6 +97,7 @@ class RunContents:
     log: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     train_seconds: float = 0.0
+    dataset_root: str | None = None  # where the dataset was: the graph can be rebuilt from it
 
 
 def save_run(path: str | Path, rec: RunContents) -> Path:
@@ -115,12 +118,14 @@ def save_run(path: str | Path, rec: RunContents) -> Path:
         "config": rec.config,
         "seed": rec.seed,
         "graph": rec.graph,
+        "graph_key": rec.graph_key,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "num_tracks": len(rec.tracks),
         "train_seconds": rec.train_seconds,
         "features": rec.features,
         "provenance": {
             "dataset_fingerprint": rec.dataset_fingerprint,
+            "dataset_root": rec.dataset_root,
             "track_index_fingerprint": track_index_fingerprint(rec.tracks["track_uri"]),
             "split": rec.split,
             "code_version": code_version(),

@@ -7,7 +7,9 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +82,22 @@ def atomic_dir(final_path: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def spawn_without_main() -> Iterator[None]:
+    """Start spawned worker processes without re-running the caller's ``__main__``.
+
+    A spawned worker first imports the parent's main module; when that is a script — an app
+    page run by Streamlit, a notebook — it would run again in every worker. Workers that only
+    call library functions need none of it, so ``__main__`` is hidden while they start.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def fingerprint(*parts: object) -> str:

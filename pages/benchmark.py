@@ -5,7 +5,7 @@ import streamlit as st
 
 from musig import ui
 from musig import workspace as wsp
-from musig.metrics import METRICS
+from musig.metrics import BUCKET_METRICS, METRICS, POPULARITY_BUCKETS
 from musig.workspace import figures
 
 ws = ui.workspace()
@@ -53,6 +53,17 @@ metric = st.selectbox("Metric per scenario", METRICS, key="bench_metric")
 per = {m: res["per_scenario"][m] for m in methods}
 fig = figures.ci_bars(per, f"{metric} per scenario", by=metric, order=ws.scenarios())
 st.plotly_chart(fig, key="bench_scenarios")
+
+by_pop = {m: res["buckets"][m] for m in methods if res.get("buckets", {}).get(m)}
+if by_pop:
+    metric = st.selectbox("Metric by popularity", BUCKET_METRICS, 2, key="bench_bucket_metric")
+    title = f"{metric} by the held-out tracks' training playlists (other held-out tracks removed)"
+    buckets = [name for name, _, _ in POPULARITY_BUCKETS]
+    fig = figures.ci_bars(by_pop, title, by=metric, order=buckets)
+    st.plotly_chart(fig, key="bench_buckets")
+    first = next(iter(by_pop.values()))
+    counts = ", ".join(f"{b} {first[b]['num_playlists']}" for b in buckets if b in first)
+    st.caption(f"Playlists with held-out tracks in each bucket: {counts}.")
 
 left, right = st.columns(2)
 cold = {m: res["cold_start"][m]["recall@100"] for m in methods}

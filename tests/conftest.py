@@ -10,6 +10,17 @@ import pandas as pd
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory):
+    """musig's user cache (graph store, fallback feature caches) in a temporary folder: tests
+    never write to the home folder, and subprocesses inherit it."""
+    patch = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp("user-cache")
+    patch.setenv("MUSIG_CACHE_DIR", str(path))
+    yield path
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_world(tmp_path_factory) -> Path:
     """A synthetic dataset folder (120 tracks, 300 playlists, 8 example wav files).
@@ -54,6 +65,7 @@ def make_run(tmp_path):
             config={},
             seed=0,
             graph=None,
+            graph_key=None,
             tracks=tracks,
             dataset_fingerprint="0" * 16,
             split=None,

@@ -39,6 +39,16 @@ def test_same_numbers_twice_and_runs_reused(tiny_split, tmp_path):
     assert all(f"| {m} |" in md for m in METHODS)
     # A popularity-only ranking cannot beat a trained method on NDCG in a world with structure.
     assert first["overall"]["als"]["ndcg"]["mean"] > first["overall"]["popularity"]["ndcg"]["mean"]
+    # By popularity bucket: ALS ranks the cold tracks (no training playlist) last, by the shared
+    # fallback, content by their sound; each playlist counts in every bucket, as having some
+    # held-out tracks there or as skipped.
+    buckets = first["buckets"]
+    assert set(buckets["als"]) == {"cold", "tail", "torso", "head"}
+    for b in buckets["als"].values():
+        assert b["num_playlists"] + b["skipped"] == 40
+    cold_ndcg = {m: buckets[m]["cold"]["ndcg"]["mean"] for m in METHODS}
+    assert cold_ndcg["content"] > cold_ndcg["als"] and buckets["als"]["cold"]["num_playlists"]
+    assert "| recall@500 | cold | tail | torso | head |" in md
 
 
 def test_run_key_sees_config_graph_seed_and_split(tiny_split, monkeypatch):

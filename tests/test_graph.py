@@ -1,12 +1,12 @@
-import io
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from graph_cases import playlists_csr
 
+import musig.graph_store as graph_store
 from musig.csr import CSR
-from musig.graph import GraphConfig, TrackGraph, build_graph
+from musig.graph import GraphConfig, build_graph
 from musig.sampling import sample_subgraph
 
 
@@ -81,21 +81,24 @@ def test_add_nodes(dataset, features):
         g.add_nodes({"genre": (src, dst, np.ones(3))}, 2)
 
 
-def test_arrays_round_trip_safetensors(dataset, features):
-    from safetensors.numpy import load, save
-
-    g = build_graph(dataset, *features, GraphConfig(window=3, acoustic_k=2))
-    arrays = g.to_arrays()
-    assert "cooc.indptr" in arrays and "acoustic.weights" in arrays
-    back = TrackGraph.from_arrays(load(save(arrays)))
-    assert back.num_nodes == g.num_nodes and back.config == g.config
-    assert back.genre_names == g.genre_names
-    np.testing.assert_array_equal(back.genre, g.genre)
-    for name, rel in g.relations.items():
-        for a, b in zip(rel, back.relations[name], strict=True):
-            np.testing.assert_array_equal(a, b)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as z:
-        assert TrackGraph.from_arrays(dict(z)).config == g.config
+def test_graph_store_round_trip_and_reuse(dataset, features, tmp_path, monkeypatch):
+    """A stored graph comes back array for array, memory-mapped; the same settings reuse it."""
+    monkeypatch.setenv("MUSIG_CACHE_DIR", str(tmp_path))
+    dataset.fingerprint = "f" * 16
+    cfg = GraphConfig(window=3, acoustic_k=2)
+    g, key = graph_store.cached_graph(dataset, *features, cfg, ("cooc", "acoustic"))
+    built = build_graph(dataset, *features, cfg)
+    for name in ("cooc", "acoustic"):
+        for x, y in zip(g.relations[name], built.relations[name], strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert isinstance(g.relations[name].indices, np.memmap)
+    assert g.config == cfg and g.genre_names == built.genre_names
+    again, key2 = graph_store.cached_graph(dataset, *features, cfg, ("cooc", "acoustic"))
+    assert key2 == key and len(list((tmp_path / dataset.fingerprint / "graphs").iterdir())) == 1
+    _, other = graph_store.cached_graph(dataset, *features, cfg, ("cooc",))
+    assert other != key  # other relations, another graph
+    x, mask = features
+    assert graph_store.graph_key("f" * 16, cfg, ("cooc",), x + 1, mask) == other  # no acoustic
+    assert graph_store.graph_key(
+        "f" * 16, cfg, ("acoustic",), x + 1, mask
+    ) != graph_store.graph_key("f" * 16, cfg, ("acoustic",), x, mask)

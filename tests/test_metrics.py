@@ -6,10 +6,12 @@ import pytest
 from musig.metrics import (
     bootstrap_ci,
     clicks,
+    evaluate_by_bucket,
     evaluate_rankings,
     ndcg,
     paired_bootstrap,
     pooled_recall,
+    popularity_bucket,
     r_precision,
     recall_at_k,
 )
@@ -263,3 +265,24 @@ def test_paired_bootstrap():
     assert paired_bootstrap(a, b, random_state=4) == paired_bootstrap(a, b, random_state=4)
     with pytest.raises(ValueError, match="equal length"):
         paired_bootstrap(a, b[:-1])
+
+
+def test_popularity_buckets_by_hand():
+    got = popularity_bucket(np.array([0, 1, 5, 6, 50, 51, 10_000]))
+    assert got.tolist() == ["cold", "tail", "tail", "torso", "torso", "head", "head"]
+
+
+def test_metrics_by_bucket_remove_the_other_buckets_held_out_tracks():
+    # Held out: a (cold), b (tail), c (head). Ranked: x c b y a.
+    bucket = {"a": "cold", "b": "tail", "c": "head", "x": "torso", "y": "head"}
+    frame = evaluate_by_bucket({1: ["x", "c", "b", "y", "a"]}, {1: ["a", "b", "c"]}, bucket, k=2)
+    row = frame.iloc[0]
+    # tail: a and c removed -> x b y: b at rank 2, inside k = 2
+    assert row["tail:ndcg"] == pytest.approx(1 / np.log2(3))
+    assert row["tail:recall@2"] == 1.0
+    # cold: b and c removed -> x y a: a at rank 3, cut off at k = 2 for every metric
+    assert row["cold:ndcg"] == 0.0 and row["cold:recall@2"] == 0.0
+    assert row["cold:recall@100"] == 0.0
+    # head: a and b removed -> x c y: c at rank 2
+    assert row["head:recall@2"] == 1.0
+    assert np.isnan(row["torso:ndcg"])  # no held-out torso track: skipped

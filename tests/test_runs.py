@@ -35,6 +35,7 @@ def _record(**changes) -> RunContents:
         config={"steps": 40, "tasks": [["cooc", 1.0]], "graph": {"window": 50}},
         seed=3,
         graph={"relations": ["cooc"], "window": 50},
+        graph_key="0123456789abcdef",
         tracks=tracks,
         dataset_fingerprint="0123456789abcdef",
         split={"fingerprint": "0123456789abcdef", "file": "split.json"},

@@ -316,6 +316,7 @@ def results(ws: Workspace) -> tuple[str, dict] | None:
         "overall": {r.name: r.metrics["challenge"]["overall"] for r in runs},
         "per_scenario": {r.name: r.metrics["challenge"]["per_scenario"] for r in runs},
         "cold_start": {r.name: r.metrics["challenge"]["cold_start"] for r in runs},
+        "buckets": {r.name: r.metrics["challenge"].get("buckets", {}) for r in runs},
         "train_seconds": {r.name: r.train_seconds for r in runs},
     }
 

@@ -1,0 +1,68 @@
+"""Result tables as Markdown: the main table, paired differences, seeds, popularity buckets."""
+
+from __future__ import annotations
+
+from musig.metrics import BUCKET_METRICS, METRICS, POPULARITY_BUCKETS
+
+
+def _ci(v: dict) -> str:
+    return f"{v['mean']:.4f} ± {(v['hi'] - v['lo']) / 2:.4f}"
+
+
+def to_markdown(results: dict) -> str:
+    """The main table: overall metrics with 95 % CIs, cold-start recall and training time."""
+    head = (
+        "| method | NDCG | R-prec | clicks | recall@100 | recall@500 | cold recall@100 "
+        "| train s |\n|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for m in results["methods"]:
+        o = results["overall"][m]
+        cells = [_ci(o[k]) if k != "clicks" else f"{o[k]['mean']:.2f}" for k in METRICS]
+        c = results["cold_start"][m]["recall@100"]["mean"]
+        rows.append(
+            f"| {m} | " + " | ".join(cells) + f" | {c:.4f} | {results['train_seconds'][m]:.1f} |"
+        )
+    text = head + "\n".join(rows) + "\n"
+    if "paired" in results:
+        p = results["paired"]
+        text += (
+            f"\nPaired bootstrap, MUSIG − {p['against']} (best baseline by NDCG): NDCG "
+            f"{p['ndcg']['diff']:+.4f} [{p['ndcg']['lo']:+.4f}, {p['ndcg']['hi']:+.4f}]\n"
+        )
+    if "paired_each" in results:
+        text += "\n| MUSIG − | NDCG [95 % paired CI] | R-prec [95 % paired CI] |\n|---|---|---|\n"
+        for other, p in results["paired_each"].items():
+            cells = [
+                f"{p[k]['diff']:+.4f} [{p[k]['lo']:+.4f}, {p[k]['hi']:+.4f}]"
+                for k in ("ndcg", "r_precision")
+            ]
+            text += f"| {other} | {cells[0]} | {cells[1]} |\n"
+    if "seeds" in results:
+        text += "\n| method | NDCG mean ± sd over seeds | R-prec mean ± sd |\n|---|---|---|\n"
+        for m, s in results["seeds"].items():
+            text += (
+                f"| {m} | {s['ndcg']['mean']:.4f} ± {s['ndcg']['sd']:.4f} | "
+                f"{s['r_precision']['mean']:.4f} ± {s['r_precision']['sd']:.4f} |\n"
+            )
+    if "buckets" in results:
+        text += buckets_markdown(results)
+    return text
+
+
+def buckets_markdown(results: dict) -> str:
+    """One table per metric: each method by the held-out tracks' training popularity."""
+    names = [name for name, _, _ in POPULARITY_BUCKETS]
+    first = results["buckets"][results["methods"][0]]
+    counts = ", ".join(f"{n} {first[n]['num_playlists']}" for n in names)
+    text = (
+        "\nBy the held-out tracks' training playlists (cold 0, tail 1–5, torso 6–50, head > 50; "
+        f"other held-out tracks removed before cutting at 500; playlists with any: {counts})\n"
+    )
+    for metric in BUCKET_METRICS:
+        text += f"\n| {metric} | " + " | ".join(names) + " |\n|---|" + "---|" * len(names) + "\n"
+        for m in results["methods"]:
+            b = results["buckets"][m]
+            cells = [_ci(b[n][metric]) if b[n]["num_playlists"] else "–" for n in names]
+            text += f"| {m} | " + " | ".join(cells) + " |\n"
+    return text
