@@ -102,12 +102,21 @@ def exact_neighbors(Z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def approximate_neighbors(
-    Z: np.ndarray, k: int, *, shard_size: int = _SHARD_SIZE, threads: int = 2
+    Z: np.ndarray,
+    k: int,
+    *,
+    queries: np.ndarray | None = None,
+    shard_size: int = _SHARD_SIZE,
+    threads: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """About the k most similar other rows of unit rows Z float32 (M, F), from HNSW indexes.
+    """About the k rows of unit rows Z float32 (M, F) most similar to each query, from HNSW
+    indexes.
+
+    Args:
+        queries: float32 (Q, F); None = the rows of Z themselves, each excluding itself.
 
     Returns:
-        nbr int64 (M, k) row ids, sim float32 (M, k) cosines, best first.
+        nbr int64 (Q, k) row ids of Z, sim float32 (Q, k) cosines, best first.
     """
     from voyager import Index, Space
 
@@ -127,16 +136,20 @@ def approximate_neighbors(
 
     with ThreadPoolExecutor(threads) as pool:
         indexes = list(pool.map(build, shards))
-    want = min(k + 1, m)
+    want = min(k + 1, m) if queries is None else min(k, m)
     cand, dist = [], []
     for index in indexes:
         ids, d = index.query(
-            Z, k=min(want, len(index)), num_threads=threads, query_ef=max(4 * want, 40)
+            Z if queries is None else queries,
+            k=min(want, len(index)),
+            num_threads=threads,
+            query_ef=max(4 * want, 40),
         )
         cand.append(np.asarray(ids, np.int64))
         dist.append(np.asarray(d, np.float32))
     cand, sim = np.concatenate(cand, axis=1), 1.0 - np.concatenate(dist, axis=1)
     sim = np.nan_to_num(sim, nan=0.0)  # a zero row has similarity 0 to everything, as if exact
-    sim[cand == np.arange(m)[:, None]] = -np.inf  # no self loops
+    if queries is None:
+        sim[cand == np.arange(m)[:, None]] = -np.inf  # no self loops
     order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(cand, order, axis=1), np.take_along_axis(sim, order, axis=1)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 _FALLBACK = -3.0  # below any cosine: fallback candidates rank after every scored one
+_SCORE_BUDGET = 1 << 25  # (playlist, track) scores held at once: the batch shrinks for big catalogs
 
 
 class Retriever:
@@ -123,6 +124,7 @@ class Retriever:
         # still has k candidates; no row can then contain an excluded seed.
         most_seeds = max((len(np.unique(s)) for s in seed_lists), default=0)
         k = min(k, self.num_tracks - most_seeds)
+        batch_size = max(1, min(batch_size, _SCORE_BUDGET // max(self.num_tracks, 1)))
         all_ids, all_scores = [], []
         for start in range(0, len(seed_lists), batch_size):
             stop = min(start + batch_size, len(seed_lists))
@@ -169,7 +171,25 @@ class Retriever:
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k, best first; a stable sort breaks ties by the lower track id, which
-    matters for the popularity fallback where many tracks share a count."""
-    ids = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return ids.astype(np.int64), np.take_along_axis(scores, ids, axis=1).astype(np.float32)
+    """Row-wise top-k, best first, ties broken by the lower track id (which matters for the
+    popularity fallback, where many tracks share a count) — the first k of a stable sort.
+
+    Selection is linear in the row length (the k-th best value by partition, then everything
+    above it and the lowest-id ties); only the k selected are sorted. A full sort of every row
+    costs N log N per playlist: minutes for a 10,000-playlist challenge over the MPD's 2.26M
+    tracks.
+    """
+    b, n = scores.shape
+    if k >= n:
+        ids = np.argsort(-scores, axis=1, kind="stable")
+    else:
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # (b, 1) k-th best value
+        above = scores > kth
+        tied = scores == kth
+        need = k - above.sum(axis=1, keepdims=True)  # ties to take, lowest ids first
+        take = above | (tied & (np.cumsum(tied, axis=1, dtype=np.int32) <= need))
+        cols = np.nonzero(take)[1].reshape(b, k)  # ascending ids within each row
+        order = np.argsort(-np.take_along_axis(scores, cols, axis=1), axis=1, kind="stable")
+        ids = np.take_along_axis(cols, order, axis=1)
+    ids = ids[:, :k].astype(np.int64)
+    return ids, np.take_along_axis(scores, ids, axis=1).astype(np.float32)

@@ -177,7 +177,9 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
                 )
 
         # Final embeddings use the whole graph: held-out edges are real training data too.
+        start = time.perf_counter()
         embeddings = embed_nodes(model, relations, inputs, np.arange(n), fanouts, random_state=seed)
+        log.add({"step": "embedded", "kind": "embed", "seconds": time.perf_counter() - start})
     mask = inputs.has_x | inputs.has_id
     embeddings[~mask] = 0.0
     extras = {f"encoder.{k}": v.detach().numpy() for k, v in model.state_dict().items()}

@@ -1,0 +1,178 @@
+"""Every stage of musig at MPD size: wall seconds and peak memory, one stage per process.
+
+    python -m benchmarks.bench_scale --playlists 100000 --work /tmp/scale100k
+    python -m benchmarks.bench_scale --playlists 1000000 --work /tmp/scale1m
+
+Generates the MPD-shaped world (``musig generate --profile mpd``) and its split (10,000 challenge
+playlists) into ``--work`` unless they are there, then runs each stage in a fresh process and
+prints its wall time and the peak resident memory of that process (``ru_maxrss``; stages that
+train load the dataset first, which is part of what they hold). ``--stages`` picks some. Results
+are appended as JSON lines to ``WORK/bench_scale.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# MUSIG's configuration at MPD size: what the 1M quality numbers of the README use.
+MUSIG_SCALE = {"steps": 6000, "eval_every": 1000, "batch_size": 512}
+STAGES = (
+    "load",
+    "cooc",
+    "knn",
+    "knn_recall",
+    "als",
+    "musig",
+    "recommend",
+    "map",
+    "folder",
+)
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+def run_stage(stage: str, work: Path) -> dict:
+    """One stage, in this process; returns what it measured."""
+    split = work / "split"
+    t0 = time.perf_counter()
+    if stage == "load":
+        from musig.data import load_dataset
+
+        ds = load_dataset(split)
+        out = {
+            "playlists": ds.num_playlists,
+            "tracks": ds.num_tracks,
+            "entries": len(ds.playlist_tracks),
+        }
+    elif stage == "cooc":
+        from musig.cooccurrence import cooccurrence_matrix
+        from musig.data import load_dataset
+        from musig.methods import get
+
+        ds = load_dataset(split)
+        cfg = get("musig").config().graph
+        t0 = time.perf_counter()
+        g = cooccurrence_matrix(
+            ds.playlist_indptr,
+            ds.playlist_tracks,
+            ds.num_tracks,
+            window=cfg.window,
+            min_weight=cfg.min_cooccurrence,
+        )
+        out = {"entries": g.num_edges, "window": cfg.window, "min": cfg.min_cooccurrence}
+    elif stage in ("knn", "knn_recall"):
+        import numpy as np
+
+        from musig.data import load_dataset
+        from musig.features import load_features
+        from musig.knn import approximate_neighbors, knn_graph
+
+        feats = load_features(load_dataset(split))
+        t0 = time.perf_counter()
+        if stage == "knn":
+            g = knn_graph(feats.scaled, feats.mask, 10)
+            out = {"entries": g.num_edges, "tracks": int(feats.mask.sum())}
+        else:
+            z = feats.scaled[feats.mask]
+            z = (z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)).astype("f4")
+            q = np.random.default_rng(0).choice(len(z), 1000, replace=False)
+            s = z[q] @ z.T
+            s[np.arange(len(q)), q] = -np.inf
+            exact = np.argpartition(-s, 9, axis=1)[:, :10]
+            nbr, _ = approximate_neighbors(z, 10)
+            hits = [len(set(a) & set(b)) for a, b in zip(nbr[q], exact, strict=True)]
+            out = {"recall@10": float(np.mean(hits)) / 10, "tracks": len(z)}
+    elif stage in ("als", "musig"):
+        from musig.pipeline import train_run
+        from musig.runs import read_log, read_run_meta
+
+        overrides = MUSIG_SCALE if stage == "musig" else {}
+        path = train_run(
+            split, stage, work / f"run-{stage}", overrides=overrides, compute_map=False
+        )
+        meta = read_run_meta(path)
+        out = {"train_seconds": meta["train_seconds"]}
+        if stage == "musig":
+            log = read_log(path)
+            out["embed_seconds"] = float(log.loc[log["kind"] == "embed", "seconds"].iloc[-1])
+            out["steps"] = MUSIG_SCALE["steps"]
+    elif stage == "recommend":
+        from musig.cli import main
+
+        rc = main(["-q", "recommend", "--run", str(work / "run-musig"), "--data", str(split),
+                   "--out", str(work / "submission.csv")])  # fmt: skip
+        out = {"returncode": rc}
+    elif stage == "map":
+        from musig.maps import umap_2d
+        from musig.runs import load_run
+
+        run = load_run(work / "run-musig")
+        t0 = time.perf_counter()
+        xy = umap_2d(run.embeddings, run.mask)
+        out = {"placed": int((xy == xy).all(1).sum())}
+    elif stage == "folder":
+        run = work / "run-musig"
+        out = {"gb": sum(f.stat().st_size for f in run.rglob("*") if f.is_file()) / 1e9}
+    else:
+        raise ValueError(f"unknown stage {stage!r}; choose from {STAGES}")
+    return {"stage": stage, "seconds": time.perf_counter() - t0, "peak_gb": _peak_gb(), **out}
+
+
+def prepare(work: Path, playlists: int, seed: int) -> None:
+    """Generate the world and split it, unless already there (timed, printed)."""
+    world, split = work / "world", work / "split"
+    steps = [
+        (world, ["generate", "--profile", "mpd", "--playlists", str(playlists), "--seed",
+                 str(seed), "--out", str(world)]),
+        (split, ["split", "--data", str(world), "--out", str(split), "--test", "10000"]),
+    ]  # fmt: skip
+    for out, args in steps:
+        if out.exists():
+            continue
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "musig", "-q", *args], check=True)
+        print(f"{args[0]}: {time.perf_counter() - t:.0f} s", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--playlists", type=int, default=100_000)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    ap.add_argument("--stage", help=argparse.SUPPRESS)  # internal: run one stage in this process
+    ap.add_argument("--clean", action="store_true", help="delete WORK afterwards")
+    a = ap.parse_args()
+    if a.stage:
+        print(json.dumps(run_stage(a.stage, a.work)))
+        return
+    a.work.mkdir(parents=True, exist_ok=True)
+    prepare(a.work, a.playlists, a.seed)
+    print(f"{'stage':>12} {'wall s':>8} {'peak GB':>8}  details")
+    for stage in a.stages:
+        cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--work", str(a.work)]
+        done = subprocess.run([*cmd, "--stage", stage], capture_output=True, text=True)
+        if done.returncode:
+            print(f"{stage:>12} FAILED: {done.stderr.strip().splitlines()[-1:]}", flush=True)
+            continue
+        res = json.loads(done.stdout.strip().splitlines()[-1])
+        res["playlists"] = a.playlists
+        extra = {k: v for k, v in res.items() if k not in ("stage", "seconds", "peak_gb")}
+        print(f"{stage:>12} {res['seconds']:8.1f} {res['peak_gb']:8.2f}  {extra}", flush=True)
+        with (a.work / "bench_scale.jsonl").open("a") as f:
+            f.write(json.dumps(res) + "\n")
+    if a.clean:
+        shutil.rmtree(a.work)
+
+
+if __name__ == "__main__":
+    main()
