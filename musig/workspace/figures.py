@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from musig.musig_config import TASKS
+
 COLOR_BY = ("genre", "artist", "popularity", "cold-start")
 # Distinct hues (Plotly's D3 set): the streamlit theme's own palette repeats near-identical blues.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -103,12 +105,12 @@ def map_figure(
     return fig
 
 
-TASK_COLOR = {"cooc": PALETTE[0], "content": PALETTE[1], "genre": PALETTE[2]}
+TASK_COLOR = dict(zip(TASKS, PALETTE, strict=False))
 
 
 def training_figures(log: pd.DataFrame, window: int = 20) -> tuple[go.Figure, go.Figure | None]:
     """Per-task training loss (rolling mean over ``window`` steps of that task) and the held-out
-    diagnostics against the step: co-occurrence / content AUC and genre accuracy, with the AUCs
+    diagnostics against the step: co-occurrence / acoustic AUC and genre accuracy, with the AUCs
     of the raw content features as dashed reference lines (what the encoder should beat)."""
     kind = log["kind"] if "kind" in log else pd.Series("", index=log.index)
     loss = go.Figure()
@@ -120,7 +122,7 @@ def training_figures(log: pd.DataFrame, window: int = 20) -> tuple[go.Figure, go
         height=300, margin={"t": 30, "b": 0}, title="training loss (per task)", xaxis_title="step"
     )
     evals = log[kind == "eval"]
-    cols = [c for c in ("cooc_auc", "content_auc", "genre_acc") if c in evals]
+    cols = [c for c in ("cooc_auc", "acoustic_auc", "genre_acc") if c in evals]
     if evals.empty or not cols:
         return loss, None
     diag = go.Figure()
@@ -130,13 +132,13 @@ def training_figures(log: pd.DataFrame, window: int = 20) -> tuple[go.Figure, go
             go.Scatter(x=evals["step"], y=evals[c], mode="lines+markers", name=c, line=line)
         )
     ref = log[kind == "reference"]
-    for task in ("cooc", "content"):
+    for task in TASKS:
         col = f"content_{task}_auc"
         if col in ref and ref[col].notna().any():
             diag.add_hline(
                 y=float(ref[col].dropna().iloc[-1]),
                 line={"dash": "dash", "color": TASK_COLOR[task], "width": 1},
-                annotation_text=f"audio features alone ({task})",
+                annotation_text=f"content features alone ({task})",
                 annotation_font_size=10,
             )
     diag.update_layout(
