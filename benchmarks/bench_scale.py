@@ -59,7 +59,7 @@ def run_stage(stage: str, work: Path) -> dict:
         from musig.methods import get
 
         ds = load_dataset(split)
-        cfg = get("musig").config().graph
+        cfg = get("musig").config().graph.resolve(len(ds.playlist_tracks))
         t0 = time.perf_counter()
         g = cooccurrence_matrix(
             ds.playlist_indptr,

@@ -7,6 +7,7 @@ over tracks, pairs or edges in Python.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +32,24 @@ class GraphConfig:
     # Pairs only within +-window positions of a playlist: a 250-track playlist would otherwise
     # give 31k pairs, mostly between tracks far apart in the listening order. None = whole list.
     window: int | None = 25
+    # From this many playlist entries on (MPD size: 66M), the large_* settings replace the two
+    # above: +-25 positions there make 1.6B pair occurrences and a graph too big to count in
+    # minutes or sample from in memory (README, "Scale").
+    large_entries: int = 20_000_000
+    large_window: int | None = 5
+    large_min_cooccurrence: int = 2
     acoustic_k: int = 10  # neighbours per track in the acoustic (content-feature kNN) relation
     # Above this many tracks with features the acoustic relation comes from an approximate index
     # (musig.knn): exact all-pairs similarity grows with the square of the catalog.
     exact_knn_max: int = 50_000
+
+    def resolve(self, num_entries: int) -> GraphConfig:
+        """The settings used for a dataset of ``num_entries`` playlist entries."""
+        if num_entries < self.large_entries:
+            return self
+        return dataclasses.replace(
+            self, window=self.large_window, min_cooccurrence=self.large_min_cooccurrence
+        )
 
 
 def _pad(g: CSR, num_nodes: int) -> CSR:
@@ -111,7 +126,8 @@ def build_graph(
             not become co-occurrence edges.
         X: float (N, F) content features (only read for the "acoustic" relation).
         mask: bool (N,) rows of X that are valid.
-        cfg: how each relation is made.
+        cfg: how each relation is made (resolved for the dataset's size, see
+            :meth:`GraphConfig.resolve`; the graph keeps the resolved settings).
         relations: which relations to make, a subset of :data:`RELATIONS`.
 
     Returns:
@@ -120,6 +136,7 @@ def build_graph(
     unknown = sorted(set(relations) - set(RELATIONS))
     if unknown:
         raise ValueError(f"unknown relation(s) {unknown}; choose from {list(RELATIONS)}")
+    cfg = cfg.resolve(len(dataset.playlist_tracks))
     n = int(dataset.num_tracks)
     built: dict[str, CSR] = {}
     if "cooc" in relations:

@@ -144,7 +144,7 @@ class RunEncoder:
         )
         prefix = "encoder."
         state = {
-            k.removeprefix(prefix): torch.from_numpy(v)
+            k.removeprefix(prefix): torch.from_numpy(v.astype(np.float32))
             for k, v in weights.items()
             if k.startswith(prefix)
         }

@@ -17,7 +17,7 @@ from musig.fitting import Callback, FitContext, MethodResult, config_to_dict
 from musig.graph import TrackGraph
 from musig.graph_store import cached_graph
 from musig.methods import Method, get, resolve_config
-from musig.runs import RunContents, save_run
+from musig.runs import TRACK_TABLE, RunContents, save_run
 
 
 def needs_features(method: Method, cfg) -> bool:
@@ -141,6 +141,10 @@ def run_contents(
     arrays = {"mask": result.mask.astype(bool), "popularity": dataset.popularity.astype(np.float32)}
     weights = {k: v for k, v in result.extras.items() if k.startswith(("encoder.", "genre_head."))}
     arrays.update({f"extra.{k}": v for k, v in result.extras.items() if k not in weights})
+    if TRACK_TABLE in weights:
+        # Half precision: at MPD size the per-track table is most of a run folder (2.26M x 128),
+        # and uploads only read it for their neighbours' inputs.
+        weights[TRACK_TABLE] = weights[TRACK_TABLE].astype(np.float16)
     if result.embeddings is not None:
         arrays["embeddings"] = result.embeddings.astype(np.float32)
         if compute_map:

@@ -32,6 +32,7 @@ from musig._version import __version__
 from musig.utils import atomic_dir, atomic_write_json, fingerprint
 
 RUN_FORMAT = "musig-run"
+TRACK_TABLE = "encoder.track_emb.weight"  # stored in float16 (see musig.pipeline.run_contents)
 # 2: seed, resolved graph settings and the graph's store key beside the config; no graph arrays
 RUN_FORMAT_VERSION = 2
 _PACKAGES = (

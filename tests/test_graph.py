@@ -102,3 +102,12 @@ def test_graph_store_round_trip_and_reuse(dataset, features, tmp_path, monkeypat
     assert graph_store.graph_key(
         "f" * 16, cfg, ("acoustic",), x + 1, mask
     ) != graph_store.graph_key("f" * 16, cfg, ("acoustic",), x, mask)
+
+
+def test_mpd_size_datasets_use_the_large_settings(dataset, features):
+    cfg = GraphConfig(window=3, large_entries=5, large_window=1, large_min_cooccurrence=2)
+    assert cfg.resolve(4) == cfg
+    big = cfg.resolve(5)
+    assert (big.window, big.min_cooccurrence) == (1, 2)
+    g = build_graph(dataset, *features, cfg, ("cooc",))  # 11 entries: large
+    assert g.config == big and dense(g.relations["cooc"]).max() <= 2
