@@ -3,7 +3,9 @@
     python -m benchmarks.bench_codecs --run RUN [--data sample_data] [--seconds 30]
 
 Renders one clip per genre of the sample world at 44.1 kHz (the world's own generator, so the
-clips differ in instrument, drums, noise and brightness), writes each as WAV and in every
+clips differ in instrument, drums, noise and brightness) and two harder ones that the world does
+not make — a chiptune (pulse-wave lead, triangle bass, noise drums, full band) and a world clip
+with bright hi-hat noise above 7 kHz — writes each as WAV and in every
 encoding of :data:`musig.library.formats.ENCODINGS` (libsndfile's encoders; no AAC encoder here)
 and prints, against the WAV copy, (a) the cosine of the feature vectors scaled with the run's
 scaler and (b) the cosine of the run's inductive embeddings. RUN must be an audio run (musig,
@@ -34,7 +36,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return num / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
 
 
-def clips(data: Path, seconds: float, sr: int) -> list[tuple[str, str]]:
+def clips(data: Path) -> list[tuple[str, str]]:
     """One track URI per genre and a label naming its style (genre, instrument, drums)."""
     tracks = pd.read_csv(data / "tracks.csv", dtype=str, keep_default_na=False)
     cfg = world_config(data / "world.json")
@@ -44,6 +46,41 @@ def clips(data: Path, seconds: float, sr: int) -> list[tuple[str, str]]:
         uri = rows["track_uri"].iloc[0]
         style = styles[truth.harmony_genre[truth.artist[int(uri.rsplit(":", 1)[1])]]]
         out.append((uri, f"{genre} ({style['instrument']}{', arp' if style['arp'] else ''})"))
+    return out
+
+
+def chiptune(sr: int, seconds: float, seed: int = 0) -> np.ndarray:
+    """float32 (n,): 25 % pulse lead on sixteenths at 150 BPM, triangle bass, noise hits."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    step = 60 / 150 / 4
+    notes = rng.choice([60, 63, 67, 70, 72, 75, 79], size=int(seconds / step) + 1)
+    idx = (t / step).astype(int)
+    lead = np.sign(np.sin(2 * np.pi * np.cumsum(440 * 2 ** ((notes[idx] - 69) / 12)) / sr) + 0.5)
+    bass_phase = np.cumsum(440 * 2 ** ((notes[(idx // 8) * 8] - 93) / 12)) / sr
+    bass = 2 * np.abs(2 * (bass_phase % 1) - 1) - 1
+    hits = np.sign(rng.standard_normal(len(t))) * np.exp(-((t % (2 * step)) / 0.03))
+    y = 0.3 * lead + 0.3 * bass + 0.2 * hits
+    return (0.8 * y / np.abs(y).max()).astype(np.float32)
+
+
+def with_hats(y: np.ndarray, sr: int, seed: int = 1) -> np.ndarray:
+    """float32 (n,): ``y`` plus high-passed (7 kHz) noise hats on every eighth at 120 BPM."""
+    from scipy.signal import butter, sosfilt
+
+    noise = np.random.default_rng(seed).standard_normal(len(y))
+    hat = sosfilt(butter(4, 7000, "hp", fs=sr, output="sos"), noise)
+    out = y + 0.15 * hat * np.exp(-((np.arange(len(y)) / sr % 0.25) / 0.05))
+    return (0.89 * out / np.abs(out).max()).astype(np.float32)
+
+
+def signals(data: Path, seconds: float, sr: int) -> dict[str, np.ndarray]:
+    """Label -> float32 (n,) clip at ``sr``: one per genre, then the two hard ones."""
+    cfg = replace(world_config(data / "world.json"), sr=sr, clip_seconds=seconds)
+    out = {label: render_track(cfg, uri)[0] for uri, label in clips(data)}
+    first = next(iter(out))
+    out["chiptune"] = chiptune(sr, seconds)
+    out[f"{first.split()[0]} + hi-hats"] = with_hats(out[first], sr)
     return out
 
 
@@ -58,14 +95,12 @@ def measure(run_path: Path, data: Path, seconds: float, sr: int = 44100) -> pd.D
             f"{run_path} was trained on extractor {version}, this is {EXTRACTOR_VERSION}"
         )
     scaler = FeatureScaler.from_dict(run.meta["features"]["scaler"])
-    cfg = replace(world_config(data / "world.json"), sr=sr, clip_seconds=seconds)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for uri, label in clips(data, seconds, sr):
-            y, y_sr = render_track(cfg, uri)
+        for c, (label, y) in enumerate(signals(data, seconds, sr).items()):
             raw = {}
             for name, enc in ENCODINGS.items():
-                path = write_encoded(Path(tmp) / f"{uri.rsplit(':', 1)[1]}-{name}", y, y_sr, enc)
+                path = write_encoded(Path(tmp) / f"{c:02d}-{name}", y, sr, enc)
                 raw[name] = extract_file(path)
                 info = mutagen.File(path).info
                 kbps = path.stat().st_size * 8 / info.length / 1000
