@@ -183,8 +183,12 @@ def _listed(title: str, lines: list[str], more_at: str) -> None:
 
 
 def cmd_library_add(a) -> None:
-    from musig.library import ScanConfig, embed_library, open_library, scan_library
+    from musig.api import load_run
+    from musig.library import ScanConfig, check_can_embed, embed_library, open_library, scan_library
 
+    run = None if a.run is None else load_run(a.run)
+    if run is not None:
+        check_can_embed(run)  # before the scan: ALS, popularity, ... cannot place library files
     cfg = ScanConfig(n_jobs=a.jobs, progress=not a.quiet)
     res = scan_library(a.dir, a.library, cfg)
     usable = int((res.files["status"] == "ok").sum())
@@ -202,11 +206,8 @@ def cmd_library_add(a) -> None:
         lines.append(f"{m.path.relative_to(res.root)}: {found}/{len(m.files)} entries matched")
         lines += [f"  unmatched {loc!r}: {why}" for loc, why in m.unmatched]
     _listed("playlists", lines, res.libdir / "playlists.json")
-    if a.run is None:
+    if run is None:
         return
-    from musig.api import load_run
-
-    run = load_run(a.run)
     emb = embed_library(open_library(res.libdir), run, a.run, progress=not a.quiet)
     print(
         f"embedded {len(emb.Z)} files with run {run.name} ({run.method}); "
