@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from musig.audio import extract_file
+from musig.audio import EXTRACTOR_VERSION, extract_file
 from musig.features import FeatureScaler
 from musig.graph import TrackGraph
 from musig.inductive import (
@@ -118,6 +118,13 @@ class Run:
         if not self.can_embed_audio:
             raise ValueError(
                 f"method {self.method!r} cannot embed new audio; use a musig, sage or content run"
+            )
+        version = self.meta["features"].get("extractor_version")
+        if version != EXTRACTOR_VERSION:  # its scaler and weights read another feature space
+            raise ValueError(
+                f"run {self.name!r} was trained on audio features of extractor {version}; this "
+                f"musig extracts {EXTRACTOR_VERSION}, so new audio would land in the wrong place: "
+                "retrain the run"
             )
 
     @functools.cached_property

@@ -111,6 +111,23 @@ def test_changed_default_config_is_retrained(app_world, tmp_path):
     assert load_run(ws.runs_dir / "als").embeddings.shape[1] == 16 and ws.ready()
 
 
+def test_runs_on_another_extractors_features_are_retrained(app_world, tmp_path):
+    """After an audio-extractor change an audio run is stale: uploads would land elsewhere."""
+    from musig.api import load_run
+    from musig.audio import EXTRACTOR_VERSION
+
+    ws = wsp.Workspace.open(app_world[0], tmp_path)
+    assert wsp.bootstrap(ws, defaults={"content": {}}) == ["content"]
+    meta_file = ws.runs_dir / "content" / "run.json"
+    meta = json.loads(meta_file.read_text())
+    meta["features"]["extractor_version"] = "v0"
+    meta_file.write_text(json.dumps(meta))
+    assert ws.missing_defaults() == ["content"]
+    with pytest.raises(ValueError, match=f"extractor v0; this musig extracts {EXTRACTOR_VERSION}"):
+        load_run(ws.runs_dir / "content").embed_features(np.zeros((1, 94), np.float32))
+    assert wsp.bootstrap(ws) == ["content"] and ws.missing_defaults() == []
+
+
 def test_jaccard_and_overlap():
     assert wsp.jaccard([1, 2, 3], [2, 3, 4]) == pytest.approx(0.5)
     assert wsp.jaccard([], []) == 1.0

@@ -53,7 +53,8 @@ def default_libdir(root: str | Path) -> Path:
 
 def file_keys(df: pd.DataFrame) -> list[tuple[str, int, int]]:
     """``(path, size, mtime_ns)`` per row: a cached row is valid while its key is unchanged."""
-    return list(zip(df["path"], df["size"].astype(int), df["mtime_ns"].astype(int), strict=True))
+    sizes, mtimes = df["size"].astype("int64").tolist(), df["mtime_ns"].astype("int64").tolist()
+    return list(zip(df["path"].astype(str).tolist(), sizes, mtimes, strict=True))
 
 
 def write_table(path: Path, df: pd.DataFrame) -> None:

@@ -167,8 +167,10 @@ class Workspace:
         shutil.rmtree(trash, ignore_errors=True)
 
     def missing_defaults(self) -> list[str]:
-        """Default runs to (re)train: absent, unreadable, or trained with another config than
-        the method's current defaults (the code changed since), in their order."""
+        """Default runs to (re)train: absent, unreadable, trained with another config than
+        the method's current defaults, or on another audio extractor's features (the code
+        changed since), in their order."""
+        from musig.audio import EXTRACTOR_VERSION
         from musig.pipeline import resolve_config
         from musig.runs import read_run_meta
 
@@ -176,7 +178,10 @@ class Workspace:
         for method, overrides in self.defaults().items():
             want = json.loads(json.dumps(asdict(resolve_config(method, overrides))))
             try:
-                have = read_run_meta(self.runs_dir / method)["config"]
+                meta = read_run_meta(self.runs_dir / method)
+                have = meta["config"]
+                if meta["features"].get("extractor_version") not in (None, EXTRACTOR_VERSION):
+                    have = None
             except ValueError:
                 have = None
             if have is None or {k: v for k, v in have.items() if k != "seed"} != {
