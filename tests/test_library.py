@@ -346,6 +346,10 @@ def test_every_format_at_128_kbps_and_up_lands_where_the_lossless_copy_does(
     for track in (0, 1, 2):
         y, sr = render_track(cfg, f"synth:track:{track:05d}")
         paths = [write_encoded(tmp_path / f"{track}-{n}", y, sr, ENCODINGS[n]) for n in good]
+        for name, path in zip(good, paths, strict=True):  # the encoders hit their bitrates
+            if not ENCODINGS[name].lossless:
+                kbps = read_info(path).bitrate_kbps
+                assert kbps == pytest.approx(ENCODINGS[name].kbps, rel=0.05), (name, kbps)
         X = np.stack([extract_file(p) for p in paths])
         Z = np.stack([e.embedding for e in run.embed_features(X)])
         Z /= np.linalg.norm(Z, axis=1, keepdims=True)

@@ -154,7 +154,8 @@ class Library:
         Raises:
             ValueError: the file is not in the library, or the scan skipped it (with why).
         """
-        for candidate in (Path(file).expanduser().absolute(), self.root / file):
+        given = Path(file).expanduser()
+        for candidate in (given.absolute(), given.resolve(), self.root / file):
             try:
                 rel = Path(os.path.normpath(candidate)).relative_to(self.root).as_posix()
             except ValueError:
