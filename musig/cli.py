@@ -190,7 +190,12 @@ def cmd_library_add(a) -> None:
     if run is not None:
         check_can_embed(run)  # before the scan: ALS, popularity, ... cannot place library files
     cfg = ScanConfig(n_jobs=a.jobs, progress=not a.quiet)
-    res = scan_library(a.dir, a.library, cfg)
+    try:
+        res = scan_library(a.dir, a.library, cfg)
+    except KeyboardInterrupt:
+        print("musig library: interrupted; files done so far are cached, run again to resume",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(130) from None
     usable = int((res.files["status"] == "ok").sum())
     print(
         f"library {res.libdir} of {res.root}: {len(res.files)} audio files ({usable} usable, "
@@ -252,7 +257,12 @@ def _add_library_parser(sub) -> None:
     )
     add.add_argument("dir", type=Path, help="folder tree of wav/flac/ogg/opus/mp3 files")
     add.add_argument("--run", type=Path, help="also embed every file with this run")
-    add.add_argument("--library", type=Path, help="library folder (default DIR/.musig-library)")
+    add.add_argument(
+        "--library",
+        type=Path,
+        help="library folder (default DIR/.musig-library; ~/.cache/musig/library/<hash> if DIR "
+        "is read-only)",
+    )
     add.add_argument("--jobs", type=int, default=1, help="worker processes, one core each")
     add.set_defaults(fn=cmd_library_add)
 
