@@ -3,6 +3,11 @@
 One magnitude STFT per clip feeds every spectral feature (mel/MFCC, chroma, contrast, centroid,
 ...), so a 30 s clip takes about 0.1 s on one core. :mod:`musig.features` applies it to a whole
 dataset, with a cache.
+
+Extractor v2 reads the same song in any common format (MP3, Ogg Vorbis, Opus at 128 kb/s and up,
+FLAC) as nearly the same vector: it analyses 0–8 kHz only (lossy codecs low-pass, noise-fill and
+drop detail mostly above that) and ignores spectral detail more than 50 dB below the clip's peak
+(where codecs put their quantisation noise); ``benchmarks/bench_codecs.py`` measures it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from musig.utils import as_rng
 if TYPE_CHECKING:
     pass
 
-EXTRACTOR_VERSION = "v1"
+EXTRACTOR_VERSION = "v2"
 
 _PITCHES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 _N_MFCC = 20
@@ -45,22 +50,26 @@ class AudioConfig:
     """How audio is decoded and analysed.
 
     Attributes:
-        sr: every clip is resampled to this rate, so features do not depend on the file's rate.
+        sr: every clip is resampled to this rate, so features do not depend on the file's rate;
+            16 kHz keeps 0–8 kHz, below where MP3/Vorbis/Opus low-pass or noise-fill.
         max_seconds: only a window of this length from the middle of a file is decoded/analysed,
             which bounds time and memory for long uploads.
         min_seconds: shorter files are rejected; tempo and statistics mean little below this.
         silence_peak: files whose peak amplitude is below this are rejected as silent.
-        n_fft: STFT size (93 ms at 22050 Hz).
-        hop_length: STFT hop (23 ms at 22050 Hz).
+        n_fft: STFT size (128 ms at 16 kHz: 7.8 Hz bins, fine enough for low chroma).
+        hop_length: STFT hop (23 ms at 16 kHz, the tempo resolution).
+        floor_db: mel power and spectral-contrast valleys are floored this far below the clip's
+            peak: the quieter detail is where lossy codecs put their quantisation noise.
         res_type: resampler; soxr is fast and good enough for features.
     """
 
-    sr: int = 22050
+    sr: int = 16000
     max_seconds: float = 30.0
     min_seconds: float = 0.5
     silence_peak: float = 1e-4
     n_fft: int = 2048
-    hop_length: int = 512
+    hop_length: int = 368
+    floor_db: float = 50.0
     res_type: str = "soxr_hq"
 
 
@@ -248,12 +257,12 @@ def extract_features(y: np.ndarray, sr: int, cfg: AudioConfig | None = None) -> 
     S = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))  # (1 + n_fft/2, T) magnitude
     P = S**2
     mel_fb, chroma_fb = _filterbanks(sr, n_fft)
-    mel_db = librosa.power_to_db(mel_fb @ P)  # (n_mels, T), top_db=80 below the clip's max
+    mel_db = librosa.power_to_db(mel_fb @ P, top_db=cfg.floor_db)  # (n_mels, T)
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=_N_MFCC)  # (20, T)
     chroma = librosa.util.normalize(chroma_fb @ P, norm=np.inf, axis=0)  # (12, T)
-    # Floor at -80 dB below the clip's peak (as mel_db): otherwise an empty band's contrast is a
-    # ratio of noise floors, which depends on the file's rate and codec rather than the music.
-    S_floor = np.maximum(S, 1e-4 * S.max())
+    # Floor below the clip's peak (as mel_db): otherwise an empty band's contrast is a ratio of
+    # noise floors, which depends on the file's rate and codec rather than the music.
+    S_floor = np.maximum(S, 10 ** (-cfg.floor_db / 20) * S.max())
     contrast = librosa.feature.spectral_contrast(S=S_floor, sr=sr, n_fft=n_fft, hop_length=hop)
     nyquist = sr / 2
     centroid = librosa.feature.spectral_centroid(S=S, sr=sr) / nyquist

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from musig.audio import EXTRACTOR_VERSION, extract_file
 from musig.data import load_dataset
 from musig.features import FeatureScaler
 from musig.fitting import config_from_dict
@@ -85,6 +86,13 @@ class RunEncoder:
             raise ValueError(
                 f"method {self.run.method!r} cannot embed new audio; use a run of a method that "
                 "embeds uploads (musig, sage or content)"
+            )
+        version = self.run.meta["features"].get("extractor_version")
+        if version != EXTRACTOR_VERSION:  # its scaler and weights read another feature space
+            raise ValueError(
+                f"run {self.run.name!r} was trained on audio features of extractor {version}; this "
+                f"musig extracts {EXTRACTOR_VERSION}, so new audio would land in the wrong place: "
+                "retrain the run"
             )
 
     @functools.cached_property
@@ -201,7 +209,5 @@ class RunEncoder:
 
     def embed_audio(self, path: str | Path, k: int = 10) -> AudioEmbedding:
         """Embed an audio file not in the catalog, without retraining (inductive)."""
-        from musig.audio import extract_file
-
         self._require_audio()
         return self.embed_features(extract_file(path)[None, :], k)[0]

@@ -124,6 +124,23 @@ def test_changed_graph_default_is_retrained(ws, monkeypatch):
     assert ws.missing_defaults() == ["musig"]
 
 
+def test_runs_on_another_extractors_features_are_retrained(app_world, tmp_path):
+    """After an audio-extractor change an audio run is stale: uploads would land elsewhere."""
+    from musig.audio import EXTRACTOR_VERSION
+    from musig.runs import load_run
+
+    ws = wsp.Workspace.open(app_world[0], tmp_path)
+    assert wsp.bootstrap(ws, defaults={"content": {}}) == ["content"]
+    meta_file = ws.runs_dir / "content" / "run.json"
+    meta = json.loads(meta_file.read_text())
+    meta["features"]["extractor_version"] = "v0"
+    meta_file.write_text(json.dumps(meta))
+    assert ws.missing_defaults() == ["content"]
+    with pytest.raises(ValueError, match=f"extractor v0; this musig extracts {EXTRACTOR_VERSION}"):
+        load_run(ws.runs_dir / "content").embed_features(np.zeros((1, 94), np.float32))
+    assert wsp.bootstrap(ws) == ["content"] and ws.missing_defaults() == []
+
+
 def test_jaccard_and_overlap():
     assert wsp.jaccard([1, 2, 3], [2, 3, 4]) == pytest.approx(0.5)
     assert wsp.jaccard([], []) == 1.0
@@ -324,11 +341,14 @@ def test_benchmark_tables_and_plots(app):
     at = app("benchmark")
     table = at.dataframe[0].value
     assert list(table.index) == list(DEFAULTS) and table["ndcg"].between(0, 1).all()
-    assert len(at.get("plotly_chart")) == 3
+    charts = [c.key for c in at.get("plotly_chart")]
+    assert charts == ["bench_scenarios", "bench_buckets", "bench_cold", "bench_time"]
+    assert "Playlists with held-out tracks in each bucket" in at.caption[-1].value
     assert at.button(key="bench_run").label == "Run the evaluation"
     at.multiselect(key="bench_methods").set_value(["musig", "als"]).run()
     assert list(at.dataframe[0].value.index) == ["musig", "als"]
     at.selectbox(key="bench_metric").set_value("r_precision").run()
+    at.selectbox(key="bench_bucket_metric").set_value("ndcg").run()
     assert not at.exception
 
 

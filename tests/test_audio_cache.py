@@ -11,9 +11,11 @@ import soundfile as sf
 from signals import song, tone
 
 from musig import audio, audio_cache, features
-from musig.audio import FEATURE_NAMES
+from musig.audio import EXTRACTOR_VERSION, FEATURE_NAMES
 from musig.data import load_dataset
 from musig.writer import write_dataset
+
+CACHE = f"features-{EXTRACTOR_VERSION}.npz"
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def test_catalog_extracts_masks_and_caches(catalog, monkeypatch):
     assert any("t4.wav" in m for m in msgs)  # unreadable file warned, not fatal
     assert any("1 tracks' audio files are missing" in m for m in msgs)
 
-    with np.load(catalog.root / "cache/features-v1.npz", allow_pickle=False) as z:
+    with np.load(catalog.root / "cache" / CACHE, allow_pickle=False) as z:
         assert sorted(z["track_uri"]) == ["spotify:track:t0", "spotify:track:t1"]
 
     real = audio.extract_file
@@ -91,7 +93,7 @@ def test_catalog_read_only_folder_caches_elsewhere(catalog, tmp_path, monkeypatc
         monkeypatch.setenv("MUSIG_CACHE_DIR", str(other))
     (X, mask, _, _), _ = _catalog(catalog, cache_dir=None if via_env else other)
     assert not (catalog.root / "cache").exists()
-    cache = other / catalog.fingerprint / "features-v1.npz"
+    cache = other / catalog.fingerprint / CACHE
     assert cache.is_file()
     (catalog.root / "audio/t4.wav").unlink()
     monkeypatch.setattr(audio, "extract_file", lambda *a, **k: pytest.fail("not cached"))
@@ -101,7 +103,7 @@ def test_catalog_read_only_folder_caches_elsewhere(catalog, tmp_path, monkeypatc
 
 def test_catalog_parallel_matches_serial(catalog):
     (X1, m1, _, _), _ = _catalog(catalog)
-    (catalog.root / "cache/features-v1.npz").unlink()
+    (catalog.root / "cache" / CACHE).unlink()
     (X2, m2, _, _), _ = _catalog(catalog, n_jobs=2)
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(m1, m2)
@@ -109,7 +111,7 @@ def test_catalog_parallel_matches_serial(catalog):
 
 def test_catalog_survives_bad_cache_and_unwritable_cache(catalog, monkeypatch):
     (X, mask, _, _), _ = _catalog(catalog)
-    (catalog.root / "cache/features-v1.npz").write_bytes(b"not a zip")
+    (catalog.root / "cache" / CACHE).write_bytes(b"not a zip")
 
     def refuse(*a, **k):
         raise PermissionError("read-only file system")

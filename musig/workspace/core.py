@@ -158,8 +158,10 @@ class Workspace:
         return sorted(out, key=lambda r: (rank.get(r.name, len(rank)), r.name))
 
     def missing_defaults(self) -> list[str]:
-        """Default runs to (re)train: absent, unreadable, or trained with another config or
-        graph than the method's current defaults (the code changed since), in their order."""
+        """Default runs to (re)train: absent, unreadable, trained with another config or graph
+        than the method's current defaults, or on another audio extractor's features (the code
+        changed since), in their order."""
+        from musig.audio import EXTRACTOR_VERSION
         from musig.fitting import config_to_dict
         from musig.methods import get, resolve_config
         from musig.runs import read_run_meta
@@ -171,6 +173,8 @@ class Workspace:
             try:
                 meta = read_run_meta(self.runs_dir / name)
                 have = [meta["config"], meta["graph"]]
+                if meta["features"].get("extractor_version") not in (None, EXTRACTOR_VERSION):
+                    have = None
             except ValueError:
                 have = None
             if have != want:
