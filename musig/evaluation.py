@@ -34,6 +34,7 @@ from musig.metrics import (
 )
 from musig.pipeline import needs_features, train_run
 from musig.report import to_markdown
+from musig.retrieval import RetrievalConfig
 from musig.runs import load_run, read_run_meta, write_metrics
 from musig.split import read_cold_tracks, read_scenarios
 from musig.submission import complete_challenge
@@ -101,10 +102,21 @@ def cached_run(
     )
 
 
-def score_run(run_path: Path, split: Dataset, k: int = 500, *, ann: bool = False) -> pd.DataFrame:
+def score_run(
+    run_path: Path,
+    split: Dataset,
+    k: int = 500,
+    *,
+    ann: bool = False,
+    retrieval: RetrievalConfig | None = None,
+) -> pd.DataFrame:
     """Per-playlist metrics of one run on the split's challenge set: the main metrics, cold
-    recall hits, and the metrics by the held-out tracks' training popularity bucket."""
-    run = load_run(run_path, split, ann=ann)
+    recall hits, and the metrics by the held-out tracks' training popularity bucket.
+
+    Args:
+        retrieval: query settings instead of the method's (for tuning them on validation).
+    """
+    run = load_run(run_path, split, ann=ann, retrieval=retrieval)
     # Enough to cut at k after removing the other buckets' held-out tracks (evaluate_by_bucket);
     # the first k are what the main metrics read.
     extra = max((len(t) for t in split.truth.values()), default=0)

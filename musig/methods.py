@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from musig.baselines.als import ALSConfig
@@ -21,6 +21,7 @@ from musig.baselines.popularity import PopularityConfig
 from musig.fitting import Callback, FitContext, MethodResult, config_from_dict, config_to_dict
 from musig.graph import GraphConfig
 from musig.musig_config import MusigConfig
+from musig.retrieval import RetrievalConfig
 
 
 def _none(cfg) -> tuple[str, ...]:
@@ -55,6 +56,8 @@ class Method:
         recommend_only: ranks tracks without embedding them (no map, no neighbours).
         without_content: (cfg, has_genre) -> (cfg without content, what is left), for methods
             that can train on playlists only when asked to (``--no-content``); None otherwise.
+        retrieval: how its embeddings are queried (popularity term, ALS fold-in), chosen on
+            validation (``benchmarks/tune.py``).
     """
 
     name: str
@@ -67,6 +70,7 @@ class Method:
     baseline: bool = True
     recommend_only: bool = False
     without_content: Callable[[Any, bool], tuple[Any, str]] | None = None
+    retrieval: RetrievalConfig = RetrievalConfig()
 
     def fit(self, ctx: FitContext, cfg, callback: Callback = None) -> MethodResult:
         """Fit the method; every method takes the same arguments."""
@@ -75,6 +79,14 @@ class Method:
     @property
     def config_class(self) -> type:
         return type(self.default)
+
+    def retrieval_config(self, cfg, override: RetrievalConfig | None = None) -> RetrievalConfig:
+        """The query settings of a run with config ``cfg`` (fold-in uses the run's own ALS
+        regularisation and confidence)."""
+        r = override or self.retrieval
+        if r.foldin:
+            r = replace(r, foldin_regularization=cfg.regularization, foldin_alpha=cfg.alpha)
+        return r
 
     def config(self, overrides: dict | None = None):
         """The default config with ``overrides`` (plain values, e.g. from ``--set``) applied."""

@@ -29,6 +29,7 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from musig._version import __version__
+from musig.retrieval import RetrievalConfig, Retriever
 from musig.utils import atomic_dir, atomic_write_json, fingerprint
 
 RUN_FORMAT = "musig-run"
@@ -216,13 +217,16 @@ class Run:
             catalogs, where exact scoring of every track per query is what costs.
     """
 
-    def __init__(self, path: str | Path, *, ann: bool = False):
+    def __init__(
+        self, path: str | Path, *, ann: bool = False, retrieval: RetrievalConfig | None = None
+    ):
         self.path = Path(path)
         self.meta = read_run_meta(self.path)
         self.method: str = self.meta["method"]
         self.config: dict = self.meta["config"]
         self.seed: int = int(self.meta["seed"])
         self.ann = ann
+        self._retrieval = retrieval
         self.tracks = pd.read_csv(self.path / "tracks.csv", dtype=str, keep_default_na=False)
         self.track_uris: list[str] = self.tracks["track_uri"].tolist()
         self._uri_index = {u: i for i, u in enumerate(self.track_uris)}
@@ -244,11 +248,20 @@ class Run:
         check_compatible(self.meta, dataset.fingerprint, dataset.tracks["track_uri"])
 
     @functools.cached_property
-    def retriever(self):
-        from musig.retrieval import Retriever
+    def retriever(self) -> Retriever:
+        """Queries this run's embeddings with its method's retrieval settings (registry), or
+        the ones it was loaded with."""
+        from musig.methods import get
 
+        method = get(self.method)
+        cfg = method.retrieval_config(method.config(self.config), self._retrieval)
         return Retriever(
-            self.embeddings, self.mask, self.popularity, ann=self.ann, random_state=self.seed
+            self.embeddings,
+            self.mask,
+            self.popularity,
+            ann=self.ann,
+            random_state=self.seed,
+            config=cfg,
         )
 
     def indices(self, uris, *, strict: bool = True) -> np.ndarray:
@@ -297,9 +310,16 @@ class Run:
         return self._encoder.embed_audio(path, k)
 
 
-def load_run(path: str | Path, dataset=None, *, ann: bool = False) -> Run:
-    """Load a run folder; with ``dataset``, refuse a run trained on another dataset or split."""
-    run = Run(path, ann=ann)
+def load_run(
+    path: str | Path, dataset=None, *, ann: bool = False, retrieval: RetrievalConfig | None = None
+) -> Run:
+    """Load a run folder; with ``dataset``, refuse a run trained on another dataset or split.
+
+    Args:
+        ann: rank with an approximate index.
+        retrieval: query settings instead of the method's (tuning them on validation).
+    """
+    run = Run(path, ann=ann, retrieval=retrieval)
     if dataset is not None:
         run.check_dataset(dataset)
     return run

@@ -176,3 +176,40 @@ def test_top_k_is_the_head_of_a_stable_sort_with_many_ties():
         ref = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(ids, ref)
         np.testing.assert_array_equal(top, np.take_along_axis(scores, ref, axis=1))
+
+
+def test_popularity_term_moves_popular_tracks_up():
+    from musig.retrieval import RetrievalConfig
+
+    emb = np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.2], [0.0, 1.0]], np.float32)
+    pop = np.array([1.0, 1.0, 500.0, 1.0])
+    plain = Retriever(emb, np.ones(4, bool), pop)
+    boosted = Retriever(emb, np.ones(4, bool), pop, config=RetrievalConfig(popularity_weight=0.1))
+    assert plain.recommend(np.array([0]), 2)[0].tolist() == [1, 2]
+    assert boosted.recommend(np.array([0]), 2)[0].tolist() == [2, 1]  # 0.1 * log(501) wins
+
+
+def test_als_foldin_is_implicits_own_user_update():
+    """Rendle et al.'s query: the seeds' ALS fold-in equals implicit's recalculate_user."""
+    import scipy.sparse as sp
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from musig.retrieval import RetrievalConfig
+
+    rng = np.random.default_rng(0)
+    items = sp.csr_matrix((rng.random((40, 30)) < 0.2).astype(np.float32))
+    model = AlternatingLeastSquares(
+        factors=6, regularization=0.1, alpha=2.0, use_cg=False, random_state=0
+    )
+    model.fit(items, show_progress=False)
+    y = np.asarray(model.item_factors, np.float32)
+    cfg = RetrievalConfig(foldin=True, foldin_regularization=0.1, foldin_alpha=2.0)
+    retriever = Retriever(y, np.ones(30, bool), np.zeros(30), config=cfg)
+    seeds = np.array([3, 7, 11])
+    row = sp.csr_matrix((np.ones(3, np.float32), (np.zeros(3, int), seeds)), shape=(1, 30))
+    u = np.asarray(model.recalculate_user(0, row)).ravel()
+    expected = y @ u
+    got = retriever._foldin([seeds])[0]
+    np.testing.assert_allclose(got, expected / np.abs(expected).max(), atol=1e-4)
+    ids, _ = retriever.recommend(seeds, 5)
+    np.testing.assert_array_equal(ids, [i for i in np.argsort(-expected) if i not in seeds][:5])
