@@ -40,6 +40,10 @@ class MusigConfig:
     # Co-occurrence task: the mean of this many tracks of a playlist must pick out another track
     # of it among the batch's — the query evaluation makes. 1 gives plain pair link prediction.
     cooc_context: int = 4
+    # Or contexts shaped like the challenge's seeds: sizes drawn from this tuple (first k or random
+    # k tracks, see musig.tasks.sample_shaped_contexts); () keeps cooc_context random tracks.
+    cooc_shape: tuple[int, ...] = ()
+    cooc_first_share: float = 0.8  # share of "first k" contexts (8 of the 10 RecSys'18 scenarios)
     # Subtract log sampling probability from in-batch logits (Yi et al. 2019): without it,
     # popular tracks, which appear as negatives most often, are pushed away from everything.
     logq_correction: bool = True

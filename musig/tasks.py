@@ -37,6 +37,44 @@ def sample_contexts(
     return tracks[start + t_pos][:, 0], tracks[start + c_pos]
 
 
+def sample_shaped_contexts(
+    indptr: np.ndarray,
+    tracks: np.ndarray,
+    batch: int,
+    sizes: tuple[int, ...],
+    first_share: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contexts shaped like the challenge's seeds: per sampled playlist a size k from ``sizes``
+    (capped at its length - 1) and, with probability ``first_share``, its first k tracks with a
+    later track as the target (RecSys'18 "first k"), else k random tracks and another one.
+
+    Returns:
+        target int64 (B,); context tracks int64 (M,) and their row in the batch int64 (M,).
+    """
+    lengths = np.diff(indptr)
+    eligible = np.flatnonzero(lengths >= 2)
+    p = eligible[rng.integers(0, len(eligible), batch)]
+    length = lengths[p]
+    k = np.minimum(np.asarray(sizes)[rng.integers(0, len(sizes), batch)], length - 1)
+    first = rng.random(batch) < first_share
+    # Random order of each playlist's positions (rows padded to the longest with +inf keys).
+    width = int(length.max())
+    keys = rng.random((batch, width))
+    keys[np.arange(width)[None, :] >= length[:, None]] = np.inf
+    order = np.argsort(keys, axis=1)
+    # "first k": positions 0..k-1, target uniform in k..len-1; "random k": the first k of the
+    # random order, target the next one.
+    pos = np.where(first[:, None], np.arange(width)[None, :], order)
+    t_first = k + (rng.random(batch) * (length - k)).astype(np.int64)
+    target_pos = np.where(first, t_first, order[np.arange(batch), k])
+    take = np.arange(width)[None, :] < k[:, None]
+    row = np.repeat(np.arange(batch), k)
+    start = indptr[p]
+    context = tracks[start[row] + pos[take]]
+    return tracks[start + target_pos], context, row
+
+
 def log_target_prob(playlists: tuple[np.ndarray, np.ndarray], n: int) -> Tensor:
     """float32 (n,) log P(track is the target) under :func:`sample_contexts`: a uniform
     playlist, then a uniform entry of it."""
@@ -81,14 +119,28 @@ class CoocTask:
     context: int
     temperature: float
     logq: bool
+    # Contexts shaped like the challenge's seeds (sample_shaped_contexts) instead of ``context``
+    # random tracks: the sizes to draw from, and the share of "first k" queries.
+    shape: tuple[int, ...] = ()
+    first_share: float = 0.8
 
-    def sample(self, rng: np.random.Generator, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        target, context = sample_contexts(*self.playlists, batch_size, self.context, rng)
-        return np.concatenate([target, context.ravel()]), target
+    def sample(self, rng: np.random.Generator, batch_size: int) -> tuple[np.ndarray, tuple]:
+        if self.shape:
+            target, context, row = sample_shaped_contexts(
+                *self.playlists, batch_size, self.shape, self.first_share, rng
+            )
+        else:
+            target, context = sample_contexts(*self.playlists, batch_size, self.context, rng)
+            row = np.repeat(np.arange(batch_size), self.context)
+            context = context.ravel()
+        return np.concatenate([target, context]), (target, row)
 
-    def loss(self, z: Tensor, target: np.ndarray) -> Tensor:
+    def loss(self, z: Tensor, target: tuple[np.ndarray, np.ndarray]) -> Tensor:
+        target, row = target
         b = len(target)
-        query = F.normalize(z[b:].reshape(b, self.context, -1).mean(1), dim=-1)  # (B, D)
+        owner = torch.from_numpy(row)
+        summed = torch.zeros(b, z.shape[1], dtype=z.dtype).index_add_(0, owner, z[b:])
+        query = F.normalize(summed, dim=-1)  # (B, D): direction of the context's mean
         logits = query @ z[:b].T / self.temperature  # (B, B): in-batch negatives
         if self.logq:
             logits = logits - self.log_q[target][None, :]

@@ -74,7 +74,8 @@ def _tasks(cfg: MusigConfig, held: Holdout, genre: np.ndarray, head: GenreHead) 
             if not len(held.playlists[1]):
                 raise ValueError("task 'cooc' needs playlists with at least two tracks")
             log_q = log_target_prob(held.playlists, n)
-            out[name] = CoocTask(held.playlists, log_q, cfg.cooc_context, **link)
+            shape = {"shape": cfg.cooc_shape, "first_share": cfg.cooc_first_share}
+            out[name] = CoocTask(held.playlists, log_q, cfg.cooc_context, **link, **shape)
         elif name == "acoustic":
             if held.acoustic_edges is None:
                 raise ValueError("task 'acoustic' needs acoustic edges; the graph has none")

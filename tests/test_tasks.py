@@ -14,6 +14,7 @@ from musig.tasks import (
     log_target_prob,
     sample_contexts,
     sample_pairs,
+    sample_shaped_contexts,
 )
 
 # Three playlists over 6 tracks: [0 1 2], [3 4], [5] (too short to sample from).
@@ -58,19 +59,21 @@ def _cooc(context=2, logq=False):
 
 def test_cooc_loss_is_low_when_each_query_points_at_its_target():
     task = _cooc()
-    seeds, target = task.sample(np.random.default_rng(2), 8)
+    seeds, (target, row) = task.sample(np.random.default_rng(2), 8)
     assert seeds.shape == (8 + 8 * 2,) and (seeds[:8] == target).all()
+    assert row.tolist() == np.repeat(np.arange(8), 2).tolist()
     group = torch.tensor([0, 0, 0, 1, 1, 2])
     z = torch.eye(3)[group[torch.from_numpy(seeds)]]  # a track points at its playlist
     wrong = z.clone()
     wrong[:8] = torch.eye(3)[(group[torch.from_numpy(target)] + 1) % 3]  # targets elsewhere
-    assert task.loss(z, target) < task.loss(wrong, target) - 1.0
+    assert task.loss(z, (target, row)) < task.loss(wrong, (target, row)) - 1.0
 
 
 def test_logq_lowers_the_loss_of_popular_negatives():
     plain, corrected = _cooc(logq=False), _cooc(logq=True)
     seeds, target = plain.sample(np.random.default_rng(3), 6)
     z = F.normalize(torch.randn(len(seeds), 8, generator=torch.Generator().manual_seed(0)), dim=-1)
+    assert plain.loss(z, target).item() > 0
     assert not torch.isclose(plain.loss(z, target), corrected.loss(z, target))
 
 
@@ -87,3 +90,25 @@ def test_acoustic_and_genre_tasks_sample_what_they_score():
     assert genre.loss(torch.randn(3, 4), labels).item() > 0
     with pytest.raises(ValueError, match="batch_size"):
         genre.loss(torch.randn(2, 4), labels)  # one embedding per seed, or it fails loudly
+
+
+def test_shaped_contexts_are_first_k_or_random_k_of_the_targets_playlist():
+    rng = np.random.default_rng(7)
+    # one long playlist 0..29 and one of 3 tracks
+    indptr, tracks = np.array([0, 30, 33]), np.r_[np.arange(30), 100, 101, 102]
+    target, context, row = sample_shaped_contexts(indptr, tracks, 400, (1, 5, 25), 0.8, rng)
+    sizes = np.bincount(row, minlength=400)
+    assert set(sizes) <= {1, 2, 5, 25}  # capped at length - 1 for the short playlist
+    first_like = 0
+    for i in range(400):
+        ctx = context[row == i]
+        assert target[i] not in ctx and len(set(ctx)) == len(ctx)
+        same = (ctx < 100).all() == (target[i] < 100)
+        assert same  # context and target from the same playlist
+        if (
+            target[i] < 100
+            and (np.sort(ctx) == np.arange(len(ctx))).all()
+            and target[i] >= len(ctx)
+        ):
+            first_like += 1
+    assert 0.6 < first_like / (target < 100).sum() < 0.95  # about the first_share of 0.8
