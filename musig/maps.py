@@ -38,9 +38,9 @@ def umap_2d(
         rest = np.setdiff1d(rows, fit)
         norm = np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
         unit = (embeddings / norm).astype(np.float32)
-        from musig.knn import approximate_neighbors
+        from musig.knn import nearest_in
 
-        nbr, sim = approximate_neighbors(unit[fit], 10, queries=unit[rest])
+        nbr, sim = nearest_in(unit[fit], unit[rest], 10)
         w = np.clip(sim, 1e-6, None)
         out[rest] = (out[fit][nbr] * w[..., None]).sum(1) / w.sum(1, keepdims=True)
         return out

@@ -6,7 +6,7 @@ import pytest
 
 import musig.knn as knn
 from musig.csr import CSR
-from musig.knn import approximate_neighbors, exact_neighbors, knn_graph
+from musig.knn import approximate_neighbors, exact_neighbors, knn_graph, nearest_in
 
 
 def dense(g: CSR) -> np.ndarray:
@@ -83,18 +83,25 @@ def _recall(found: np.ndarray, exact: np.ndarray) -> float:
 
 def test_approximate_recall_against_exact_on_20k_tracks(many):
     z, queries, exact = many
-    nbr, sim = approximate_neighbors(z, 10, shard_size=7_000)  # three shards, merged
+    nbr, sim = approximate_neighbors(z, 10)
     assert nbr.shape == (len(z), 10) and (np.diff(sim, axis=1) <= 0).all()  # best first
     assert not (nbr == np.arange(len(z))[:, None]).any()  # never itself
     assert _recall(nbr[queries], exact) >= 0.9
     np.testing.assert_allclose(sim, np.einsum("mf,mkf->mk", z, z[nbr]), atol=1e-4)
 
 
-def test_approximate_path_is_deterministic_whatever_the_threads(many):
+def test_approximate_path_is_the_same_on_every_run(many):
     z = many[0][:8000]
-    one, _ = approximate_neighbors(z, 10, shard_size=3000, threads=1)
-    two, _ = approximate_neighbors(z, 10, shard_size=3000, threads=2)
+    one, _ = approximate_neighbors(z, 10)
+    two, _ = approximate_neighbors(z, 10)
     np.testing.assert_array_equal(one, two)
+
+
+def test_nearest_in_finds_the_queries_own_neighbours(many):
+    z, queries, exact = many
+    nbr, sim = nearest_in(z, z[queries], 11)  # each query is in z: itself first
+    assert (nbr[:, 0] == queries).mean() > 0.99
+    assert _recall(nbr[:, 1:], exact) >= 0.9
 
 
 def test_knn_graph_switches_to_the_index_above_the_threshold(many):
