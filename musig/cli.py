@@ -72,9 +72,43 @@ def cmd_train(a) -> None:
         progress=not a.quiet,
         callback=callback if callbacks else None,
         no_content=a.no_content,
+        graph=a.graph,
     )
     meta = json.loads((path / "run.json").read_text())
     print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
+
+
+def cmd_graph(a) -> None:
+    from musig.data import load_dataset
+    from musig.features import load_features
+    from musig.methods import get, resolve_config
+    from musig.parquet_graph import build_parquet_graph
+    from musig.pipeline import check_features
+
+    ds = load_dataset(a.data)
+    method, cfg = get(a.method), resolve_config(a.method, _overrides(a.set))
+    graph_cfg, relations = method.graph_config(cfg), method.relations(cfg)
+    if graph_cfg is None or not relations:
+        raise ValueError(f"{a.method} reads no graph; nothing to build")
+    x = mask = None
+    if "acoustic" in relations:  # the scaled features a run of this method trains on
+        features = load_features(ds, progress=not a.quiet)
+        check_features(method, features, ds.root)
+        x, mask = features.scaled, features.mask
+    spark = None
+    if a.engine == "spark":
+        from musig.spark_graph import session
+
+        spark = session(a.spark_master, a.spark_memory)
+    try:
+        meta = build_parquet_graph(
+            ds, x, mask, graph_cfg, relations, a.out, engine=a.engine, spark=spark
+        )
+    finally:
+        if spark is not None:
+            spark.stop()
+    edges = ", ".join(f"{r} {n:,} edges" for r, n in meta["edges"].items())
+    print(f"wrote {a.out} ({a.engine}, {meta['seconds']:.1f} s): {edges}")
 
 
 def _progress_writer(path: Path):
@@ -223,11 +257,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="musig/sage on playlists only (no audio, no features table): prints what is left",
     )
     t.add_argument(
+        "--graph",
+        type=Path,
+        help="train on this Parquet graph (python -m musig graph) instead of building one",
+    )
+    t.add_argument(
         "--progress-file",
         type=Path,
         help="append training records as JSON lines (for the app's progress view)",
     )
     t.set_defaults(fn=cmd_train)
+
+    gr = sub.add_parser("graph", help="build a method's track graph as Parquet edge lists")
+    gr.add_argument("--data", required=True, type=Path)
+    gr.add_argument("--out", required=True, type=Path)
+    gr.add_argument("--engine", choices=("local", "spark"), default="local")
+    gr.add_argument("--method", default=PRIMARY, help="whose relations and graph settings")
+    gr.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override as for train, e.g. graph.min_cooccurrence=2",
+    )
+    gr.add_argument("--spark-master", default="local[2]", help="when not under spark-submit")
+    gr.add_argument("--spark-memory", default="2g", help="driver memory of a local Spark")
+    gr.set_defaults(fn=cmd_graph)
 
     e = sub.add_parser("embed", help="embed audio files with a run; print nearest tracks")
     e.add_argument("--run", required=True, type=Path)
