@@ -52,30 +52,39 @@ def cmd_features(a) -> None:
 
 
 def cmd_train(a) -> None:
-    from musig.pipeline import train_run
-
     callbacks = [] if a.quiet else [_print_eval]
     if a.progress_file is not None:
-        callbacks.append(_progress_writer(a.progress_file))
+        callbacks.append(_ProgressWriter(a.progress_file))
+    kwargs = {
+        "overrides": _overrides(a.set),
+        "seed": a.seed,
+        "compute_map": not a.no_map,
+        "progress": not a.quiet,
+        "callback": _Callbacks(callbacks) if callbacks else None,
+        "no_content": a.no_content,
+        "graph": a.graph,
+    }
+    if a.nproc > 1:
+        from musig.distributed import train_distributed
 
-    def callback(record: dict) -> None:
-        for fn in callbacks:
-            fn(record)
+        path = train_distributed(a.nproc, a.data, a.method, a.out, **kwargs)
+    else:
+        from musig.pipeline import train_run
 
-    path = train_run(
-        a.data,
-        a.method,
-        a.out,
-        overrides=_overrides(a.set),
-        seed=a.seed,
-        compute_map=not a.no_map,
-        progress=not a.quiet,
-        callback=callback if callbacks else None,
-        no_content=a.no_content,
-        graph=a.graph,
-    )
+        path = train_run(a.data, a.method, a.out, **kwargs)
     meta = json.loads((path / "run.json").read_text())
     print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
+
+
+class _Callbacks:
+    """Every training record to each of several callbacks (picklable for ``--nproc``)."""
+
+    def __init__(self, fns: list):
+        self.fns = fns
+
+    def __call__(self, record: dict) -> None:
+        for fn in self.fns:
+            fn(record)
 
 
 def cmd_graph(a) -> None:
@@ -111,16 +120,17 @@ def cmd_graph(a) -> None:
     print(f"wrote {a.out} ({a.engine}, {meta['seconds']:.1f} s): {edges}")
 
 
-def _progress_writer(path: Path):
+class _ProgressWriter:
     """Append each training record as a JSON line, flushed, so another process can follow it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("")
 
-    def write(record: dict) -> None:
-        with path.open("a") as f:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+
+    def __call__(self, record: dict) -> None:
+        with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
-
-    return write
 
 
 def _print_eval(record: dict) -> None:
@@ -158,7 +168,16 @@ def cmd_recommend(a) -> None:
     ds = load_dataset(a.data)
     run = load_run(a.run, ds, ann=a.ann)
     challenge = _challenge(a, ds)
-    n = write_submission(run, challenge, a.out, team=a.team, email=a.email, k=a.k)
+    if a.nproc > 1:
+        from musig.distributed import recommend_distributed
+
+        if a.challenge is not None or a.ann:
+            raise ValueError("--nproc completes DATA/challenge_set.json by exact search only")
+        kw = {"k": a.k, "team": a.team, "email": a.email}
+        recommend_distributed(a.nproc, a.run, a.data, a.out, **kw)
+        n = len(challenge)
+    else:
+        n = write_submission(run, challenge, a.out, team=a.team, email=a.email, k=a.k)
     print(f"wrote {n} playlists x {a.k} tracks to {a.out}")
 
 
@@ -257,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="musig/sage on playlists only (no audio, no features table): prints what is left",
     )
     t.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="train on N processes with torch.distributed (gloo); batch_size is split over them",
+    )
+    t.add_argument(
         "--graph",
         type=Path,
         help="train on this Parquet graph (python -m musig graph) instead of building one",
@@ -299,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--team", default="musig")
     r.add_argument("--email", default="musig@example.org")
     r.add_argument("--ann", action="store_true", help=_ANN_HELP)
+    r.add_argument("--nproc", type=int, default=1, help="split the playlists over N processes")
     r.set_defaults(fn=cmd_recommend)
 
     x = sub.add_parser("export", help="export a run's embeddings")

@@ -55,6 +55,7 @@ class Method:
         recommend_only: ranks tracks without embedding them (no map, no neighbours).
         without_content: (cfg, has_genre) -> (cfg without content, what is left), for methods
             that can train on playlists only when asked to (``--no-content``); None otherwise.
+        distributed: trains on several processes (``--nproc``, :mod:`musig.distributed`).
     """
 
     name: str
@@ -67,6 +68,7 @@ class Method:
     baseline: bool = True
     recommend_only: bool = False
     without_content: Callable[[Any, bool], tuple[Any, str]] | None = None
+    distributed: bool = False
 
     def fit(self, ctx: FitContext, cfg, callback: Callback = None) -> MethodResult:
         """Fit the method; every method takes the same arguments."""
@@ -103,6 +105,7 @@ _MUSIG = {
     "reads_content": MusigConfig.reads_content,
     "embeds_uploads": lambda cfg: cfg.use_audio,
     "without_content": MusigConfig.without_content,
+    "distributed": True,
 }
 
 # In the order of the result tables; "sage" is the MUSIG encoder trained on the co-occurrence

@@ -1,0 +1,100 @@
+"""Training and batch inference on two gloo processes give the single-process results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_cli import ok
+from test_inductive import _world
+
+from musig.data import load_dataset
+from musig.distributed import DDPReplica, launch
+from musig.evaluation import score_run
+from musig.fitting import Replica
+from musig.inductive import embed_nodes
+from musig.metrics import paired_bootstrap
+from musig.runs import read_log
+
+# Same total examples: one process draws 128 per step, each of two draws 64.
+TRAIN = ["--set", "steps=240", "--set", "batch_size=128", "--set", "eval_every=120", "--no-map"]
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    """600 test playlists over 400 tracks (short playlists, 2 s clips: quick to render)."""
+    from musig.synth import WorldConfig, generate_world
+
+    tmp = tmp_path_factory.mktemp("dist")
+    cfg = WorldConfig(num_tracks=400, num_playlists=2400, num_genres=4, seed=5, clip_seconds=2.0,
+                      length_median=12.0, max_length=60)  # fmt: skip
+    world = generate_world(tmp / "world", cfg, progress=False)
+    ok("features", "--data", world)
+    ok("split", "--data", world, "--out", tmp / "split", "--test", 600)
+    return tmp / "split"
+
+
+@pytest.fixture(scope="module")
+def runs(split, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("runs")
+    ok("train", "--data", split, "--out", tmp / "one", *TRAIN)
+    jobs = tmp / "jobs.jsonl"
+    ok(
+        "train",
+        "--data",
+        split,
+        "--out",
+        tmp / "two",
+        "--nproc",
+        2,
+        *TRAIN,
+        "--progress-file",
+        jobs,
+    )
+    return tmp
+
+
+def test_two_processes_match_one_on_ndcg(runs, split):
+    ds = load_dataset(split)
+    one, two = score_run(runs / "one", ds), score_run(runs / "two", ds)
+    assert len(one) >= 500
+    diff, lo, hi, _ = paired_bootstrap(one["ndcg"], two["ndcg"], random_state=0)
+    assert lo <= 0 <= hi, (diff, lo, hi)
+    assert two["ndcg"].mean() > 0.2  # it learned (popularity scores about 0.1 here)
+
+
+def test_rank_zero_alone_writes_the_run(runs):
+    assert sorted(p.name for p in runs.iterdir()) == ["jobs.jsonl", "one", "two"]  # no leftovers
+    log = read_log(runs / "two")
+    steps = log.loc[log["kind"] == "train", "step"].tolist()
+    assert steps == list(range(1, 241))  # one rank's log, each step once
+    progress = (runs / "jobs.jsonl").read_text().splitlines()
+    assert sum('"kind": "train"' in line for line in progress) == 240
+
+
+def test_recommend_split_over_two_processes_is_the_single_process_submission(runs, split):
+    ok("recommend", "--run", runs / "one", "--data", split, "--out", runs / "one.csv", "-k", 50)
+    ok("recommend", "--run", runs / "one", "--data", split, "--out", runs / "two.csv", "-k", 50,
+       "--nproc", 2)  # fmt: skip
+    assert (runs / "two.csv").read_text() == (runs / "one.csv").read_text()
+    (runs / "one.csv").unlink(), (runs / "two.csv").unlink()
+
+
+def _embed_and_compare(replica: DDPReplica, out: str) -> None:
+    """On each rank: embed every node of a small graph with this rank's share, and check the
+    gathered result against one process doing it all."""
+    graph, inputs, model = _world()
+    fanouts = {r: [3, 2] for r in graph.relations}
+
+    def embed(nodes):
+        return embed_nodes(model, graph.relations, inputs, nodes, fanouts, random_state=7)
+
+    shared = replica.embed_all(embed, graph.num_nodes)
+    alone = Replica().embed_all(embed, graph.num_nodes)
+    np.testing.assert_allclose(shared, alone, atol=1e-6)
+    if replica.writes:
+        np.save(out, shared)
+
+
+def test_embedding_split_over_two_ranks_equals_one_process(tmp_path):
+    launch(_embed_and_compare, 2, str(tmp_path / "z.npy"))
+    assert np.load(tmp_path / "z.npy").shape == (40, 8)
