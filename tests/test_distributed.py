@@ -15,20 +15,24 @@ from musig.inductive import embed_nodes
 from musig.metrics import paired_bootstrap
 from musig.runs import read_log
 
-# Same total examples: one process draws 128 per step, each of two draws 64.
-TRAIN = ["--set", "steps=240", "--set", "batch_size=128", "--set", "eval_every=120", "--no-map"]
+# Same total examples: one process draws 32 per step, each of two draws 16. Playlists only
+# (--no-content: co-occurrence and genre tasks, track vectors), so no audio is rendered. A catalog
+# much larger than a batch's seeds: training's sampler shares nodes between a batch's seeds, and
+# on a catalog the size of a batch that sharing, not the process count, would decide the result.
+STEPS = 600
+TRAIN = ["--set", f"steps={STEPS}", "--set", "batch_size=32", "--set", "eval_every=300"]
+TRAIN += ["--no-map", "--no-content"]
 
 
 @pytest.fixture(scope="module")
 def split(tmp_path_factory):
-    """600 test playlists over 400 tracks (short playlists, 2 s clips: quick to render)."""
+    """600 test playlists over 1,500 tracks; short playlists (median 12 entries)."""
     from musig.synth import WorldConfig, generate_world
 
     tmp = tmp_path_factory.mktemp("dist")
-    cfg = WorldConfig(num_tracks=400, num_playlists=2400, num_genres=4, seed=5, clip_seconds=2.0,
+    cfg = WorldConfig(num_tracks=1500, num_playlists=3000, num_genres=4, seed=5, clip_seconds=1.0,
                       length_median=12.0, max_length=60)  # fmt: skip
     world = generate_world(tmp / "world", cfg, progress=False)
-    ok("features", "--data", world)
     ok("split", "--data", world, "--out", tmp / "split", "--test", 600)
     return tmp / "split"
 
@@ -59,16 +63,16 @@ def test_two_processes_match_one_on_ndcg(runs, split):
     assert len(one) >= 500
     diff, lo, hi, _ = paired_bootstrap(one["ndcg"], two["ndcg"], random_state=0)
     assert lo <= 0 <= hi, (diff, lo, hi)
-    assert two["ndcg"].mean() > 0.2  # it learned (popularity scores about 0.1 here)
+    assert two["ndcg"].mean() > 0.3  # it learned
 
 
 def test_rank_zero_alone_writes_the_run(runs):
     assert sorted(p.name for p in runs.iterdir()) == ["jobs.jsonl", "one", "two"]  # no leftovers
     log = read_log(runs / "two")
     steps = log.loc[log["kind"] == "train", "step"].tolist()
-    assert steps == list(range(1, 241))  # one rank's log, each step once
+    assert steps == list(range(1, STEPS + 1))  # one rank's log, each step once
     progress = (runs / "jobs.jsonl").read_text().splitlines()
-    assert sum('"kind": "train"' in line for line in progress) == 240
+    assert sum('"kind": "train"' in line for line in progress) == STEPS
 
 
 def test_recommend_split_over_two_processes_is_the_single_process_submission(runs, split):
