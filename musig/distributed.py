@@ -27,6 +27,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from musig.fitting import Replica
+from musig.utils import spawn_without_main
 
 BACKEND = "gloo"
 
@@ -121,7 +122,8 @@ def launch(fn, nproc: int, *args) -> None:
         _rank(int(os.environ["RANK"]), world, "env://", fn, args)
         return
     init = f"tcp://127.0.0.1:{_free_port()}"
-    mp.spawn(_rank, args=(nproc, init, fn, args), nprocs=nproc, join=True)
+    with spawn_without_main():  # ranks never re-run the caller's script (an app page, say)
+        mp.spawn(_rank, args=(nproc, init, fn, args), nprocs=nproc, join=True)
 
 
 def _rank(rank: int, world: int, init: str, fn, args) -> None:
