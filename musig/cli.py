@@ -64,7 +64,7 @@ def cmd_train(a) -> None:
         "no_content": a.no_content,
         "graph": a.graph,
     }
-    if a.nproc > 1:
+    if a.nproc > 1 or ("RANK" in os.environ and "WORLD_SIZE" in os.environ):  # or torchrun
         from musig.distributed import train_distributed
 
         path = train_distributed(a.nproc, a.data, a.method, a.out, **kwargs)

@@ -108,7 +108,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launched_by_torchrun() -> bool:
+def launched_by_torchrun() -> bool:
+    """Whether this process is one rank of a torchrun job."""
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
@@ -117,7 +118,7 @@ def launch(fn, nproc: int, *args) -> None:
     torchrun. ``fn`` and ``args`` must be picklable (a module-level function, plain values)."""
     if nproc < 1:
         raise ValueError(f"--nproc must be >= 1, got {nproc}")
-    if _launched_by_torchrun():
+    if launched_by_torchrun():
         world = int(os.environ["WORLD_SIZE"])
         _rank(int(os.environ["RANK"]), world, "env://", fn, args)
         return
@@ -144,11 +145,21 @@ def _train(replica: DDPReplica, kwargs: dict) -> None:
 
 
 def train_distributed(nproc: int, data, name: str, out, **kwargs) -> Path:
-    """:func:`musig.pipeline.train_run` on ``nproc`` processes; rank 0 writes ``out``.
+    """:func:`musig.pipeline.train_run` on ``nproc`` processes (under torchrun: its
+    ``WORLD_SIZE``); rank 0 writes ``out``.
 
     Args:
         kwargs: train_run's keyword arguments; ``callback`` and ``say`` must be picklable.
     """
+    from musig.methods import get, resolve_config
+
+    if nproc > 1 and not get(name).distributed:
+        raise ValueError(f"{name} trains in one process; drop --nproc")
+    if launched_by_torchrun():
+        nproc = int(os.environ["WORLD_SIZE"])
+    cfg = resolve_config(name, kwargs.get("overrides"))
+    if cfg.batch_size % nproc:
+        raise ValueError(f"batch_size={cfg.batch_size} does not split over {nproc} processes")
     launch(_train, nproc, {"data": data, "name": name, "out": out, **kwargs})
     return Path(out)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_cli import ok
+from test_cli import fails, ok
 from test_inductive import _world
 
 from musig.data import load_dataset
@@ -102,3 +102,10 @@ def _embed_and_compare(replica: DDPReplica, out: str) -> None:
 def test_embedding_split_over_two_ranks_equals_one_process(tmp_path):
     launch(_embed_and_compare, 2, str(tmp_path / "z.npy"))
     assert np.load(tmp_path / "z.npy").shape == (40, 8)
+
+
+def test_nproc_refusals_are_one_line(split, tmp_path):
+    args = ["train", "--data", split, "--out", tmp_path / "r", "--nproc"]
+    assert "trains in one process" in fails(*args, 2, "--method", "als")
+    assert "does not split over 3" in fails(*args, 3, "--set", "batch_size=32")
+    assert not (tmp_path / "r").exists()
