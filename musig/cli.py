@@ -52,41 +52,85 @@ def cmd_features(a) -> None:
 
 
 def cmd_train(a) -> None:
-    from musig.pipeline import train_run
-
     callbacks = [] if a.quiet else [_print_eval]
     if a.progress_file is not None:
-        callbacks.append(_progress_writer(a.progress_file))
+        callbacks.append(_ProgressWriter(a.progress_file))
+    kwargs = {
+        "overrides": _overrides(a.set),
+        "seed": a.seed,
+        "compute_map": not a.no_map,
+        "progress": not a.quiet,
+        "callback": _Callbacks(callbacks) if callbacks else None,
+        "no_content": a.no_content,
+        "graph": a.graph,
+    }
+    if a.nproc > 1 or ("RANK" in os.environ and "WORLD_SIZE" in os.environ):  # or torchrun
+        from musig.distributed import train_distributed
 
-    def callback(record: dict) -> None:
-        for fn in callbacks:
-            fn(record)
+        path = train_distributed(a.nproc, a.data, a.method, a.out, **kwargs)
+    else:
+        from musig.pipeline import train_run
 
-    path = train_run(
-        a.data,
-        a.method,
-        a.out,
-        overrides=_overrides(a.set),
-        seed=a.seed,
-        compute_map=not a.no_map,
-        progress=not a.quiet,
-        callback=callback if callbacks else None,
-        no_content=a.no_content,
-    )
+        path = train_run(a.data, a.method, a.out, **kwargs)
     meta = json.loads((path / "run.json").read_text())
     print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
 
 
-def _progress_writer(path: Path):
+class _Callbacks:
+    """Every training record to each of several callbacks (picklable for ``--nproc``)."""
+
+    def __init__(self, fns: list):
+        self.fns = fns
+
+    def __call__(self, record: dict) -> None:
+        for fn in self.fns:
+            fn(record)
+
+
+def cmd_graph(a) -> None:
+    from musig.data import load_dataset
+    from musig.features import load_features
+    from musig.methods import get, resolve_config
+    from musig.parquet_graph import build_parquet_graph
+    from musig.pipeline import check_features
+
+    ds = load_dataset(a.data)
+    method, cfg = get(a.method), resolve_config(a.method, _overrides(a.set))
+    graph_cfg, relations = method.graph_config(cfg), method.relations(cfg)
+    if graph_cfg is None or not relations:
+        raise ValueError(f"{a.method} reads no graph; nothing to build")
+    x = mask = None
+    if "acoustic" in relations:  # the scaled features a run of this method trains on
+        features = load_features(ds, progress=not a.quiet)
+        check_features(method, features, ds.root)
+        x, mask = features.scaled, features.mask
+    spark = None
+    if a.engine == "spark":
+        from musig.spark_graph import session
+
+        spark = session(a.spark_master, a.spark_memory)
+    try:
+        meta = build_parquet_graph(
+            ds, x, mask, graph_cfg, relations, a.out, engine=a.engine, spark=spark
+        )
+    finally:
+        if spark is not None:
+            spark.stop()
+    edges = ", ".join(f"{r} {n:,} edges" for r, n in meta["edges"].items())
+    print(f"wrote {a.out} ({a.engine}, {meta['seconds']:.1f} s): {edges}")
+
+
+class _ProgressWriter:
     """Append each training record as a JSON line, flushed, so another process can follow it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("")
 
-    def write(record: dict) -> None:
-        with path.open("a") as f:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+
+    def __call__(self, record: dict) -> None:
+        with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
-
-    return write
 
 
 def _print_eval(record: dict) -> None:
@@ -124,7 +168,16 @@ def cmd_recommend(a) -> None:
     ds = load_dataset(a.data)
     run = load_run(a.run, ds, ann=a.ann)
     challenge = _challenge(a, ds)
-    n = write_submission(run, challenge, a.out, team=a.team, email=a.email, k=a.k)
+    if a.nproc > 1:
+        from musig.distributed import recommend_distributed
+
+        if a.challenge is not None or a.ann:
+            raise ValueError("--nproc completes DATA/challenge_set.json by exact search only")
+        kw = {"k": a.k, "team": a.team, "email": a.email}
+        recommend_distributed(a.nproc, a.run, a.data, a.out, **kw)
+        n = len(challenge)
+    else:
+        n = write_submission(run, challenge, a.out, team=a.team, email=a.email, k=a.k)
     print(f"wrote {n} playlists x {a.k} tracks to {a.out}")
 
 
@@ -339,11 +392,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="musig/sage on playlists only (no audio, no features table): prints what is left",
     )
     t.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="train on N processes with torch.distributed (gloo); batch_size is split over them",
+    )
+    t.add_argument(
+        "--graph",
+        type=Path,
+        help="train on this Parquet graph (python -m musig graph) instead of building one",
+    )
+    t.add_argument(
         "--progress-file",
         type=Path,
         help="append training records as JSON lines (for the app's progress view)",
     )
     t.set_defaults(fn=cmd_train)
+
+    gr = sub.add_parser("graph", help="build a method's track graph as Parquet edge lists")
+    gr.add_argument("--data", required=True, type=Path)
+    gr.add_argument("--out", required=True, type=Path)
+    gr.add_argument("--engine", choices=("local", "spark"), default="local")
+    gr.add_argument("--method", default=PRIMARY, help="whose relations and graph settings")
+    gr.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override as for train, e.g. graph.min_cooccurrence=2",
+    )
+    gr.add_argument("--spark-master", default="local[2]", help="when not under spark-submit")
+    gr.add_argument("--spark-memory", default="2g", help="driver memory of a local Spark")
+    gr.set_defaults(fn=cmd_graph)
 
     e = sub.add_parser("embed", help="embed audio files with a run; print nearest tracks")
     e.add_argument("--run", required=True, type=Path)
@@ -360,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--team", default="musig")
     r.add_argument("--email", default="musig@example.org")
     r.add_argument("--ann", action="store_true", help=_ANN_HELP)
+    r.add_argument("--nproc", type=int, default=1, help="split the playlists over N processes")
     r.set_defaults(fn=cmd_recommend)
 
     x = sub.add_parser("export", help="export a run's embeddings")

@@ -209,7 +209,7 @@ def load_dataset(root: str | Path, *, jobs: int | None = None) -> Dataset:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: not a dataset folder")
-    slices = _find_slices(root)
+    slices = find_slices(root)
     catalog_path = root / "tracks.csv"
     if not slices and not catalog_path.exists():
         raise ValueError(
@@ -263,7 +263,7 @@ def load_dataset(root: str | Path, *, jobs: int | None = None) -> Dataset:
     return ds
 
 
-def _find_slices(root: Path) -> list[Path]:
+def find_slices(root: Path) -> list[Path]:
     """The slice files of ``root/playlists`` (musig's layout) or ``root/data`` (the MPD's)."""
     found = {name: slice_files(root / name) for name in ("playlists", "data")}
     if found["playlists"] and found["data"]:

@@ -35,6 +35,42 @@ class FitLog(list):
             self.callback(record)
 
 
+class Replica:
+    """How a fit is spread over processes: this one is a single process, doing all the work.
+
+    :class:`musig.distributed.DDPReplica` is the same interface for one rank of several
+    (torch.distributed); a training loop calls these hooks and never checks ranks itself.
+    """
+
+    rank, world_size = 0, 1
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes the run folder (rank 0 alone)."""
+        return self.rank == 0
+
+    def wrap(self, module):
+        """The module a training step calls (here the module itself)."""
+        return module
+
+    def batch_rng(self, rng: np.random.Generator, seed: int) -> np.random.Generator:
+        """The stream batches are drawn from (here the fit's one stream, ``rng``)."""
+        return rng
+
+    def share(self, batch_size: int) -> int:
+        """Examples this process draws per step for a step of ``batch_size`` examples."""
+        return batch_size
+
+    def embed_all(self, embed: Callable[[np.ndarray], np.ndarray], n: int) -> np.ndarray:
+        """``embed(nodes)`` of every node 0..n-1 as float32 (n, D) (here in one call)."""
+        return embed(np.arange(n))
+
+    def candidates(self, rows):
+        """(every process's ``rows`` (B_all, ...), offset of this process's rows in them): the
+        candidates of an in-batch softmax (here this batch, offset 0)."""
+        return rows, 0
+
+
 @dataclass(frozen=True)
 class FitContext:
     """Everything a method may learn from: the training dataset and what is derived from it.
@@ -48,6 +84,7 @@ class FitContext:
             ``dataset`` and ``features``; None for a method that reads no graph.
         random_state: the one seed of the fit; every random step of every method derives from it.
         progress: show progress bars.
+        replica: how the fit is spread over processes (one process unless ``--nproc``).
     """
 
     dataset: Dataset
@@ -56,6 +93,7 @@ class FitContext:
     graph: TrackGraph | None
     random_state: int = 0
     progress: bool = False
+    replica: Replica = field(default_factory=Replica)
 
 
 @dataclass

@@ -16,8 +16,8 @@ import torch
 from musig.csr import CSR
 from musig.graph import TrackGraph
 from musig.model import MusigEncoder
-from musig.sampling import Subgraph, cumulative_weights, sample_subgraph
-from musig.utils import RandomState, as_rng
+from musig.sampling import Subgraph, cumulative_weights
+from musig.seeded_sampling import sample_layered
 
 
 @contextlib.contextmanager
@@ -98,18 +98,23 @@ def embed_nodes(
     fanouts: dict[str, list[int]],
     *,
     batch_size: int = 2048,
-    random_state: RandomState = 0,
+    random_state: int = 0,
     cum_weights: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Embed ``nodes`` in mini-batches; memory grows with the batch and fan-outs, not the graph.
 
+    Each node's neighbourhood is drawn from (``random_state``, node) alone
+    (:func:`~musig.seeded_sampling.sample_layered`), so a node's embedding does not depend on the
+    batch size, on the other nodes embedded with it, or on how ``nodes`` is split across
+    processes (:mod:`musig.distributed`).
+
     Args:
+        random_state: the run's seed (an int).
         cum_weights: :func:`~musig.sampling.cumulative_weights` of ``relations``, when the caller
             has them already (training embeds held-out nodes many times); computed otherwise.
     Returns:
         float32 (len(nodes), out_channels), L2-normalised rows.
     """
-    rng = as_rng(random_state)
     cum = cum_weights
     if cum is None:
         cum = {r: cumulative_weights(relations[r]) for r in fanouts if r in relations}
@@ -117,9 +122,8 @@ def embed_nodes(
     model.eval()
     out = []
     for start in range(0, len(nodes), batch_size):
-        sub = sample_subgraph(
-            relations, nodes[start : start + batch_size], fanouts, random_state=rng, cum_weights=cum
-        )
+        batch = np.asarray(nodes[start : start + batch_size], np.int64)
+        sub = sample_layered(relations, batch, fanouts, int(random_state), cum_weights=cum)
         out.append(encode_subgraph(model, inputs, sub).numpy())
     model.train(was_training)
     if not out:

@@ -59,40 +59,62 @@ def knn_graph(
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     n = X.shape[0]
-    idx = np.flatnonzero(mask)
+    idx, Z = unit_rows(X, mask)
     k = min(k, idx.size - 1)
     if k < 1:
         return CSR.from_edges(np.zeros(0, np.int64), np.zeros(0, np.int64), num_nodes=n)
-    Z = X[idx].astype(np.float32)
-    if not np.isfinite(Z).all():
-        raise ValueError("X has non-finite values in masked rows")
-    norm = np.linalg.norm(Z, axis=1, keepdims=True)
-    Z /= np.where(norm > 0, norm, 1.0)  # a zero row has similarity 0 to everything
-
     if idx.size <= exact_max:
         nbr, sim = exact_neighbors(Z, k)
     else:
         nbr, sim = approximate_neighbors(Z, k, threads=threads)
     src = np.repeat(idx, k)
     dst = idx[nbr.ravel()]
-    w = np.clip(sim.ravel(), 0.0, None) + _KNN_EPS
-    return CSR.from_edges(src, dst, w, num_nodes=n, symmetric=True, reduce="max")
+    return CSR.from_edges(src, dst, knn_weight(sim.ravel()), num_nodes=n, reduce="max")
 
 
-def exact_neighbors(Z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k most similar other rows of unit rows Z float32 (M, F), by chunked products.
+def unit_rows(X: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows taking part and their features at unit length.
 
     Returns:
-        nbr int64 (M, k) row ids (in no particular order), sim float32 (M, k) cosines.
+        idx int64 (M,) rows where ``mask`` is True; Z float32 (M, F) those rows of X divided by
+        their norm (a zero row stays zero: similarity 0 to everything).
+    """
+    idx = np.flatnonzero(mask)
+    Z = X[idx].astype(np.float32)
+    if not np.isfinite(Z).all():
+        raise ValueError("X has non-finite values in masked rows")
+    norm = np.linalg.norm(Z, axis=1, keepdims=True)
+    Z /= np.where(norm > 0, norm, 1.0)
+    return idx, Z
+
+
+def knn_weight(sim: np.ndarray) -> np.ndarray:
+    """float32 edge weights of cosines float32 (E,): clipped to >= 0 plus a small epsilon."""
+    return np.clip(sim, 0.0, None) + np.float32(_KNN_EPS)
+
+
+def exact_neighbors(
+    Z: np.ndarray, k: int, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar other rows of unit rows Z float32 (M, F), by chunked products.
+
+    Args:
+        rows: int64 (R,) the rows to find neighbours of (default all M); each excludes itself.
+            A Spark task (:mod:`musig.spark_graph`) passes its own share of the rows.
+
+    Returns:
+        nbr int64 (R, k) row ids (in no particular order), sim float32 (R, k) cosines.
     """
     m = len(Z)
+    r = m if rows is None else len(rows)
     step = max(1, _SIM_BUDGET // m)
-    nbr = np.empty((m, k), np.int64)
-    sim = np.empty((m, k), np.float32)
-    for lo in range(0, m, step):
-        hi = min(lo + step, m)
-        s = Z[lo:hi] @ Z.T  # (chunk, M)
-        s[np.arange(hi - lo), np.arange(lo, hi)] = -np.inf  # no self loops
+    nbr = np.empty((r, k), np.int64)
+    sim = np.empty((r, k), np.float32)
+    for lo in range(0, r, step):
+        hi = min(lo + step, r)
+        own = np.arange(lo, hi) if rows is None else np.asarray(rows[lo:hi], np.int64)
+        s = (Z[lo:hi] if rows is None else Z[own]) @ Z.T  # (chunk, M)
+        s[np.arange(hi - lo), own] = -np.inf  # no self loops
         top = np.argpartition(-s, k - 1, axis=1)[:, :k]
         nbr[lo:hi] = top
         sim[lo:hi] = np.take_along_axis(s, top, axis=1)

@@ -58,6 +58,7 @@ class Method:
             that can train on playlists only when asked to (``--no-content``); None otherwise.
         retrieval: how its embeddings are queried (popularity term, ALS fold-in), chosen on
             validation (``benchmarks/tune.py``).
+        distributed: trains on several processes (``--nproc``, :mod:`musig.distributed`).
     """
 
     name: str
@@ -71,6 +72,7 @@ class Method:
     recommend_only: bool = False
     without_content: Callable[[Any, bool], tuple[Any, str]] | None = None
     retrieval: RetrievalConfig = RetrievalConfig()
+    distributed: bool = False
 
     def fit(self, ctx: FitContext, cfg, callback: Callback = None) -> MethodResult:
         """Fit the method; every method takes the same arguments."""
@@ -115,6 +117,7 @@ _MUSIG = {
     "reads_content": MusigConfig.reads_content,
     "embeds_uploads": lambda cfg: cfg.use_audio,
     "without_content": MusigConfig.without_content,
+    "distributed": True,
 }
 
 # In the order of the result tables; "sage" is the MUSIG encoder trained on the co-occurrence

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-_SLICE_RE = re.compile(r"^mpd\.slice\.(\d+)-(\d+)\.json(?:\.gz)?$")
+_SLICE_RE = re.compile(r"^mpd\.slice\.(\d+)-(\d+)\.(?:json(?:\.gz)?|parquet)$")
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,16 @@ class ChallengePlaylist:
 
 
 def slice_files(folder: Path) -> list[Path]:
-    """Slice files sorted by their numeric range; other ``mpd.slice.*`` names go last by name."""
+    """Slice files sorted by their numeric range; other ``mpd.slice.*`` names go last by name.
+
+    A slice is ``mpd.slice.*.json``, ``.json.gz`` or ``.parquet`` (the same playlist records, one
+    row per playlist: ``pid``, ``name``, ``tracks`` a list of structs with at least
+    ``track_uri`` — what Spark writes from the JSON slices' ``playlists``).
+    """
     if not folder.is_dir():
         return []
-    files = [*folder.glob("mpd.slice.*.json"), *folder.glob("mpd.slice.*.json.gz")]
+    patterns = ("mpd.slice.*.json", "mpd.slice.*.json.gz", "mpd.slice.*.parquet")
+    files = [p for pattern in patterns for p in folder.glob(pattern)]
 
     def key(p: Path) -> tuple:
         m = _SLICE_RE.match(p.name)
@@ -81,13 +87,24 @@ class SliceContents:
     durations: list[int | None]
 
 
+def read_parquet_slice(path: Path) -> dict:
+    """A Parquet slice as the JSON slice's object: ``{"playlists": [record, ...]}``."""
+    import pyarrow.parquet as pq
+
+    try:
+        return {"playlists": pq.read_table(path).to_pylist()}
+    except (OSError, ValueError) as e:  # ArrowInvalid is a ValueError
+        raise ValueError(f"{path}: unreadable Parquet slice ({e})") from e
+
+
 def parse_slice(path: Path) -> SliceContents:
-    """Read and check one ``mpd.slice.*.json[.gz]`` file (run in worker processes).
+    """Read and check one ``mpd.slice.*.json[.gz]`` or ``.parquet`` file (run in worker
+    processes).
 
     Raises:
         ValueError: naming the file and playlist index, pid or pos of malformed input.
     """
-    data = read_json(path)
+    data = read_parquet_slice(path) if path.suffix == ".parquet" else read_json(path)
     playlists = data.get("playlists") if isinstance(data, dict) else None
     if not isinstance(playlists, list):
         raise ValueError(f"{path}: expected an object with a 'playlists' list")

@@ -13,10 +13,11 @@ import numpy as np
 
 from musig.data import Dataset, load_dataset
 from musig.features import FeatureSet, has_content, load_features
-from musig.fitting import Callback, FitContext, MethodResult, config_to_dict
+from musig.fitting import Callback, FitContext, MethodResult, Replica, config_to_dict
 from musig.graph import TrackGraph
 from musig.graph_store import cached_graph
 from musig.methods import Method, get, resolve_config
+from musig.parquet_graph import import_graph
 from musig.runs import TRACK_TABLE, RunContents, save_run
 
 
@@ -52,8 +53,15 @@ def fit_method(
     seed: int = 0,
     progress: bool = False,
     callback: Callback = None,
+    graph_path: str | Path | None = None,
+    replica: Replica | None = None,
 ) -> tuple[MethodResult, tuple[TrackGraph | None, str | None], float]:
     """Build what ``name`` reads and fit it.
+
+    Args:
+        graph_path: a Parquet graph (:mod:`musig.parquet_graph`) to train on instead of building
+            one; refused in one line when it does not match the dataset, settings or relations.
+        replica: this process's part of a fit over several (:mod:`musig.distributed`).
 
     Returns:
         the fit, the graph it was given (None when it reads no graph) with its store key, and the
@@ -68,9 +76,16 @@ def fit_method(
         x, mask = features.scaled, features.mask
     graph_cfg = method.graph_config(cfg)
     graph, key = None, None
-    if graph_cfg is not None:
+    if graph_path is not None and graph_cfg is None:
+        raise ValueError(f"{name} reads no graph; train it without --graph")
+    if graph_path is not None:
+        graph, key = import_graph(graph_path, dataset, x, mask, graph_cfg, method.relations(cfg))
+    elif graph_cfg is not None:
         graph, key = cached_graph(dataset, x, mask, graph_cfg, method.relations(cfg))
-    ctx = FitContext(dataset, x, mask, graph, random_state=seed, progress=progress)
+    replica = replica or Replica()
+    if replica.world_size > 1 and not method.distributed:
+        raise ValueError(f"{name} trains in one process; drop --nproc")
+    ctx = FitContext(dataset, x, mask, graph, seed, progress, replica)
     result = method.fit(ctx, cfg, callback)
     return result, (graph, key), time.perf_counter() - start
 
@@ -87,6 +102,8 @@ def train_run(
     progress: bool = False,
     callback: Callback = None,
     no_content: bool = False,
+    graph: str | Path | None = None,
+    replica: Replica | None = None,
     say=print,
 ) -> Path:
     """Train a registered method on a dataset folder and save the run folder ``out``.
@@ -97,6 +114,9 @@ def train_run(
         seed: the one seed of the fit.
         no_content: train the method's content-free variant (MUSIG, sage) on playlists only;
             ``say`` gets the line saying which tasks and sources are left.
+        graph: a Parquet graph folder (``python -m musig graph``) to train on.
+        replica: this process's part of a fit over several (:mod:`musig.distributed`): every
+            rank trains, rank 0 alone writes ``out``.
     """
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
     method, cfg = get(name), resolve_config(name, overrides)
@@ -108,8 +128,18 @@ def train_run(
             check_features(method, None, dataset.root)
         features = load_features(dataset, progress=progress) if has_content(dataset) else None
     result, (_, graph_key), seconds = fit_method(
-        dataset, features, name, cfg, seed=seed, progress=progress, callback=callback
+        dataset,
+        features,
+        name,
+        cfg,
+        seed=seed,
+        progress=progress,
+        callback=callback,
+        graph_path=graph,
+        replica=replica,
     )
+    if replica is not None and not replica.writes:
+        return Path(out)
     contents = run_contents(
         dataset,
         features,

@@ -39,15 +39,27 @@ def complete_challenge(run, challenge, k: int = 500, *, warn: bool = True) -> di
 
 
 def write_submission(
-    run, challenge, out: str | Path, *, team: str, email: str, k: int = 500
+    run,
+    challenge,
+    out: str | Path,
+    *,
+    team: str,
+    email: str,
+    k: int = 500,
+    recs: dict[int, list[str]] | None = None,
 ) -> int:
-    """Write ``team_info,TEAM,EMAIL`` then ``pid, uri x k`` per playlist; returns the row count."""
+    """Write ``team_info,TEAM,EMAIL`` then ``pid, uri x k`` per playlist; returns the row count.
+
+    Args:
+        recs: the completions when already computed (e.g. split over processes); computed here
+            otherwise. Rows follow ``challenge``'s order either way.
+    """
     if "," in team or "," in email:
         raise ValueError("team name and email may not contain commas")
-    recs = complete_challenge(run, challenge, k)
+    recs = complete_challenge(run, challenge, k) if recs is None else recs
     buf = io.StringIO()
     buf.write(f"team_info,{team},{email}\n")
-    for pid, uris in recs.items():
-        buf.write(f"{pid}, " + ", ".join(uris) + "\n")
+    for pl in challenge:
+        buf.write(f"{pl.pid}, " + ", ".join(recs[pl.pid]) + "\n")
     atomic_write_text(out, buf.getvalue())
     return len(recs)

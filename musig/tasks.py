@@ -7,6 +7,7 @@ The training loop draws one task per step (multi-task sampling) and never looks 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +106,16 @@ def log_sampling_prob(g: CSR) -> Tensor:
     return torch.from_numpy(np.log(np.maximum(strength / strength.sum(), 1e-12)).astype(np.float32))
 
 
+def own_batch(rows: Tensor) -> tuple[Tensor, int]:
+    """The candidates of an in-batch softmax: this process's batch, its rows from offset 0.
+
+    Under torch.distributed the candidates are every rank's batch
+    (:meth:`musig.distributed.DDPReplica.candidates`), so that N processes with B/N examples each
+    score the same softmax over B as one process with B.
+    """
+    return rows, 0
+
+
 @dataclass
 class CoocTask:
     """Organizational: the mean of ``context`` tracks of a playlist must pick out another track
@@ -123,6 +134,7 @@ class CoocTask:
     # random tracks: the sizes to draw from, and the share of "first k" queries.
     shape: tuple[int, ...] = ()
     first_share: float = 0.8
+    candidates: Callable[[Tensor], tuple[Tensor, int]] = own_batch
 
     def sample(self, rng: np.random.Generator, batch_size: int) -> tuple[np.ndarray, tuple]:
         if self.shape:
@@ -141,10 +153,11 @@ class CoocTask:
         owner = torch.from_numpy(row)
         summed = torch.zeros(b, z.shape[1], dtype=z.dtype).index_add_(0, owner, z[b:])
         query = F.normalize(summed, dim=-1)  # (B, D): direction of the context's mean
-        logits = query @ z[:b].T / self.temperature  # (B, B): in-batch negatives
+        keys, offset = self.candidates(z[:b])  # (B_all, D): in-batch negatives
+        logits = query @ keys.T / self.temperature  # (B, B_all)
         if self.logq:
-            logits = logits - self.log_q[target][None, :]
-        return F.cross_entropy(logits, torch.arange(b))
+            logits = logits - self.candidates(self.log_q[target])[0][None, :]
+        return F.cross_entropy(logits, torch.arange(b) + offset)
 
 
 @dataclass
@@ -155,6 +168,7 @@ class AcousticTask:
     log_q: Tensor  # (N,) from log_sampling_prob
     temperature: float
     logq: bool
+    candidates: Callable[[Tensor], tuple[Tensor, int]] = own_batch
 
     def sample(self, rng: np.random.Generator, batch_size: int) -> tuple[np.ndarray, tuple]:
         u, v = sample_pairs(self.edges, batch_size, rng)
@@ -163,12 +177,13 @@ class AcousticTask:
     def loss(self, z: Tensor, target: tuple[np.ndarray, np.ndarray]) -> Tensor:
         u, v = target
         zu, zv = z[: len(u)], z[len(u) :]
-        logits = zu @ zv.T / self.temperature  # (B, B)
-        logits_t = logits.T
+        (all_u, offset), (all_v, _) = self.candidates(zu), self.candidates(zv)  # (B_all, D)
+        logits = zu @ all_v.T / self.temperature  # (B, B_all)
+        logits_t = zv @ all_u.T / self.temperature
         if self.logq:
-            logits = logits - self.log_q[v][None, :]
-            logits_t = logits_t - self.log_q[u][None, :]
-        labels = torch.arange(len(u))
+            logits = logits - self.candidates(self.log_q[v])[0][None, :]
+            logits_t = logits_t - self.candidates(self.log_q[u])[0][None, :]
+        labels = torch.arange(len(u)) + offset
         return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits_t, labels))
 
 

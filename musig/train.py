@@ -27,6 +27,22 @@ from musig.tasks import (
 )
 
 
+class TrainStep(torch.nn.Module):
+    """One step's forward: encode the sampled seeds and score them with the drawn task's loss.
+
+    Encoder and genre head in one module returning the loss, so that a wrapper of the step
+    (``DistributedDataParallel``, :mod:`musig.distributed`) sees every parameter a loss reaches.
+    """
+
+    def __init__(self, model: MusigEncoder, head: GenreHead, tasks: dict, inputs: NodeInputs):
+        super().__init__()
+        self.model, self.head, self.tasks, self.inputs = model, head, tasks, inputs
+
+    def forward(self, name: str, sub: Subgraph, cold: np.ndarray, target) -> torch.Tensor:
+        z = encode_subgraph(self.model, self.inputs, sub, drop_id=cold)  # (seeds, D)
+        return self.tasks[name].loss(z, target)
+
+
 class _Optimizer:
     """AdamW for the shared weights, lazy (sparse) Adam for the per-track vectors.
 
@@ -62,10 +78,13 @@ class _Optimizer:
             sched.step()
 
 
-def _tasks(cfg: MusigConfig, held: Holdout, genre: np.ndarray, head: GenreHead) -> dict:
-    """The task objects of the configured tasks with probability > 0 (ValueError without data)."""
+def _tasks(cfg: MusigConfig, held: Holdout, genre: np.ndarray, head: GenreHead, candidates) -> dict:
+    """The task objects of the configured tasks with probability > 0 (ValueError without data).
+
+    ``candidates``: the in-batch softmax's candidates (this batch, or every rank's).
+    """
     n = len(genre)
-    link = {"temperature": cfg.temperature, "logq": cfg.logq_correction}
+    link = {"temperature": cfg.temperature, "logq": cfg.logq_correction, "candidates": candidates}
     out = {}
     for name, p in cfg.tasks:
         if p <= 0:
@@ -113,7 +132,8 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         (``encoder.*``, ``genre_head.*``).
     """
     seed, graph, n = ctx.random_state, ctx.graph, ctx.graph.num_nodes
-    rng = np.random.default_rng(seed)
+    replica = ctx.replica  # one process, or one rank of several (musig.distributed)
+    rng = np.random.default_rng(seed)  # holdout and task draws: the same on every rank
     relations = {r: graph.relations[r] for r in cfg.relations if r in graph.relations}
     fanouts = {r: list(cfg.fanouts) for r in relations}
     inputs = NodeInputs(
@@ -128,11 +148,14 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         torch.manual_seed(seed)
         model = build_encoder(cfg, inputs.x.shape[1], n, tuple(relations))
         head = GenreHead(cfg.out_channels, max(len(graph.genre_names), 1))
-        tasks = _tasks(cfg, held, graph.genre, head)
+        tasks = _tasks(cfg, held, graph.genre, head, replica.candidates)
         names = list(tasks)
         probs = np.array([p for t, p in cfg.tasks if p > 0], np.float64)
         probs /= probs.sum()
+        step_fn = replica.wrap(TrainStep(model, head, tasks, inputs))
         optimizer = _Optimizer(model, head, cfg)
+        batch_rng = replica.batch_rng(rng, seed)  # each rank its own batches
+        batch_size = replica.share(cfg.batch_size)
         diagnostics = Diagnostics(held, graph.genre, n, seed + 1)
 
         def embed(nodes: np.ndarray) -> np.ndarray:
@@ -155,11 +178,13 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         bar = tqdm(range(cfg.steps), desc="musig", disable=not ctx.progress, leave=False)
         for step in bar:
             name = names[rng.choice(len(names), p=probs)]
-            seeds, target = tasks[name].sample(rng, cfg.batch_size)
-            sub = sample_subgraph(held.relations, seeds, fanouts, random_state=rng, cum_weights=cum)
-            cold = _drop_cold(sub, len(seeds), cfg.cold_drop, rng)
-            loss = tasks[name].loss(encode_subgraph(model, inputs, sub, drop_id=cold), target)
-            optimizer.step(loss)
+            seeds, target = tasks[name].sample(batch_rng, batch_size)
+            sub = sample_subgraph(
+                held.relations, seeds, fanouts, random_state=batch_rng, cum_weights=cum
+            )
+            cold = _drop_cold(sub, len(seeds), cfg.cold_drop, batch_rng)
+            loss = step_fn(name, sub, cold, target)
+            optimizer.step(loss)  # under DDP: gradients averaged over the ranks
             seconds = time.perf_counter() - start
             log.add(
                 {
@@ -179,7 +204,10 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
 
         # Final embeddings use the whole graph: held-out edges are real training data too.
         start = time.perf_counter()
-        embeddings = embed_nodes(model, relations, inputs, np.arange(n), fanouts, random_state=seed)
+        embeddings = replica.embed_all(  # each rank its share of the tracks
+            lambda nodes: embed_nodes(model, relations, inputs, nodes, fanouts, random_state=seed),
+            n,
+        )
         log.add({"step": "embedded", "kind": "embed", "seconds": time.perf_counter() - start})
     mask = inputs.has_x | inputs.has_id
     embeddings[~mask] = 0.0

@@ -55,6 +55,25 @@ def test_sampled_embedding_is_deterministic_per_seed():
     np.testing.assert_array_equal(a, b)
 
 
+def test_sampled_embedding_does_not_depend_on_batching_or_splitting():
+    """Each node's sample is its own (seed, node): batches and shares across ranks agree."""
+    graph, inputs, model = _world()
+    fanouts = {r: [2, 2] for r in graph.relations}
+    whole = embed_nodes(model, graph.relations, inputs, np.arange(40), fanouts, random_state=3)
+    small = embed_nodes(
+        model, graph.relations, inputs, np.arange(40), fanouts, batch_size=7, random_state=3
+    )
+    np.testing.assert_allclose(small, whole, atol=1e-6)
+    order = np.random.default_rng(0).permutation(40)
+    parts = [
+        embed_nodes(model, graph.relations, inputs, part, fanouts, random_state=3)
+        for part in np.array_split(order, 3)
+    ]
+    np.testing.assert_allclose(np.concatenate(parts), whole[order], atol=1e-6)
+    other = embed_nodes(model, graph.relations, inputs, np.arange(40), fanouts, random_state=4)
+    assert not np.allclose(other, whole, atol=1e-3)
+
+
 def test_upload_is_placed_next_to_the_cold_track_with_the_same_audio():
     """Inductive: a new track with a cold track's audio lands next to that track."""
     graph, inputs, model = _world()
