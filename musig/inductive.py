@@ -43,11 +43,13 @@ class NodeInputs:
         x: float32 (N, F) scaled content features (zeros where missing).
         has_x: bool (N,) content features present.
         has_id: bool (N,) track has playlist history, so its learnable vector is used.
+        artist: int64 (N,) artist id (:func:`artist_ids`), -1 unknown; None: no artist input.
     """
 
     x: np.ndarray
     has_x: np.ndarray
     has_id: np.ndarray
+    artist: np.ndarray | None = None
 
     @property
     def num_nodes(self) -> int:
@@ -79,10 +81,23 @@ def encode_subgraph(
         torch.from_numpy(inputs.has_x[sub.n_id]),
         n_id.clamp(max=max(_table_size(model) - 1, 0)),
         torch.from_numpy(has_id),
+        None if inputs.artist is None else torch.from_numpy(inputs.artist[sub.n_id]),
     )
     edge_index = {r: torch.from_numpy(ei) for r, ei in sub.edge_index.items()}
     z = model(h, edge_index, sub.hop_ptr)  # rows: the unique seeds
     return z[torch.from_numpy(sub.seed_local)]
+
+
+def artist_ids(artist_names) -> np.ndarray:
+    """int64 (N,) artist id of each track by its artist name in first-seen order, -1 blank.
+
+    The same names give the same ids in training and when a saved run is loaded again.
+    """
+    import pandas as pd
+
+    names = pd.Series(artist_names, dtype="string").fillna("")
+    codes, _ = pd.factorize(names.where(names != "", None), use_na_sentinel=True)
+    return codes.astype(np.int64)
 
 
 def _table_size(model: MusigEncoder) -> int:
@@ -175,5 +190,7 @@ def attach_new_nodes(
         x=np.concatenate([inputs.x, x_new.astype(np.float32)]),
         has_x=np.concatenate([inputs.has_x, np.ones(m, dtype=bool)]),
         has_id=np.concatenate([inputs.has_id, np.zeros(m, dtype=bool)]),
+        # An upload's artist is unknown here.
+        artist=None if inputs.artist is None else np.r_[inputs.artist, np.full(m, -1, np.int64)],
     )
     return graph.add_nodes(edges, m), new_inputs, new_ids

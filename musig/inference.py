@@ -24,6 +24,7 @@ from musig.graph import GraphConfig, TrackGraph
 from musig.graph_store import cached_graph, graph_dir, load_graph
 from musig.inductive import (
     NodeInputs,
+    artist_ids,
     attach_new_nodes,
     content_neighbors,
     embed_nodes,
@@ -103,7 +104,9 @@ class RunEncoder:
     def _inputs(self) -> NodeInputs:
         arrays = self.run.arrays
         has_id = self.run.popularity > 0
-        return NodeInputs(arrays["features"], arrays["feature_mask"].astype(bool), has_id)
+        cfg = get(self.run.method).config(self.run.config)
+        artist = artist_ids(self.run.tracks["artist_name"]) if cfg.use_artist else None
+        return NodeInputs(arrays["features"], arrays["feature_mask"].astype(bool), has_id, artist)
 
     @functools.cached_property
     def _catalog_nn_floor(self) -> float:
@@ -144,11 +147,13 @@ class RunEncoder:
         if not weights:
             return None
         cfg = config_from_dict(get(self.run.method).config_class, self.run.config)
+        artist = self._inputs.artist
         model = build_encoder(
             cfg,
             self._inputs.x.shape[1],
             len(self.run.track_uris),
             tuple(r for r in cfg.relations if r in self._graph.relations),
+            0 if artist is None else int(artist.max(initial=-1)) + 1,
         )
         prefix = "encoder."
         state = {

@@ -24,6 +24,9 @@ class MusigEncoder(nn.Module):
         num_layers: message-passing layers (>= 1).
         relations: edge relation names, e.g. ``("cooc", "acoustic")``.
         num_nodes: size of the learnable per-track table (0 disables it).
+        num_artists: size of the learnable per-artist table (0 disables it): a track with a known
+            artist adds its artist's vector, so rare and new tracks borrow from the artist's
+            other tracks.
         aggr: neighbourhood aggregator of every SAGEConv ("mean", "max", "sum").
         dropout: dropout on hidden activations.
     """
@@ -36,6 +39,7 @@ class MusigEncoder(nn.Module):
         num_layers: int,
         relations: tuple[str, ...],
         num_nodes: int = 0,
+        num_artists: int = 0,
         aggr: str = "mean",
         dropout: float = 0.0,
     ):
@@ -59,6 +63,11 @@ class MusigEncoder(nn.Module):
         )
         if self.track_emb is not None:
             nn.init.normal_(self.track_emb.weight, std=0.1)
+        self.artist_emb = (
+            nn.Embedding(num_artists, hidden_channels, sparse=True) if num_artists > 0 else None
+        )
+        if self.artist_emb is not None:
+            nn.init.normal_(self.artist_emb.weight, std=0.1)
         dims = [hidden_channels] * num_layers + [out_channels]
         self.self_lins = nn.ModuleList(nn.Linear(dims[i], dims[i + 1]) for i in range(num_layers))
         # root_weight=False: the self term is shared across relations (self_lins), not repeated.
@@ -73,7 +82,14 @@ class MusigEncoder(nn.Module):
         )
         self.norms = nn.ModuleList(nn.LayerNorm(dims[i + 1]) for i in range(num_layers - 1))
 
-    def input(self, x: Tensor | None, has_x: Tensor, n_id: Tensor, has_id: Tensor) -> Tensor:
+    def input(
+        self,
+        x: Tensor | None,
+        has_x: Tensor,
+        n_id: Tensor,
+        has_id: Tensor,
+        artist: Tensor | None = None,
+    ) -> Tensor:
         """Node inputs.
 
         Args:
@@ -81,6 +97,7 @@ class MusigEncoder(nn.Module):
             has_x: bool (n,) content features present.
             n_id: int64 (n,) global track ids, indexes the per-track table.
             has_id: bool (n,) use the per-track vector (tracks with history, not dropped).
+            artist: int64 (n,) artist ids, -1 unknown (uploads, missing names).
         Returns:
             float (n, hidden_channels)
         """
@@ -89,6 +106,8 @@ class MusigEncoder(nn.Module):
             h = self.content_in(torch.cat([x * has_x[:, None], has_x[:, None].float()], dim=1))
         if self.track_emb is not None:
             h = h + self.track_emb(n_id) * has_id[:, None]
+        if self.artist_emb is not None and artist is not None:
+            h = h + self.artist_emb(artist.clamp(min=0)) * (artist >= 0)[:, None]
         return h
 
     def forward(

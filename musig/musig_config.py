@@ -24,6 +24,10 @@ class MusigConfig:
     tasks: tuple[tuple[str, float], ...] = (("cooc", 0.8), ("acoustic", 0.1), ("genre", 0.1))
     use_audio: bool = True  # scaled audio features as node input (the content source)
     use_track_vectors: bool = True  # learnable input for tracks with playlist history
+    # Learnable input per artist (tracks.csv / the MPD's artist_name), kept when a track is
+    # trained as cold: rare and new tracks borrow from their artist's other tracks. Side
+    # information the paper's model does not use (every top RecSys'18 system did).
+    use_artist: bool = False
     relations: tuple[str, ...] = RELATIONS  # edge relations the encoder aggregates over
     hidden_channels: int = 128
     out_channels: int = 64

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from musig.fitting import Callback, FitContext, FitLog, MethodResult
 from musig.holdout import Diagnostics, Holdout, make_holdout
-from musig.inductive import NodeInputs, embed_nodes, encode_subgraph, torch_threads
+from musig.inductive import NodeInputs, artist_ids, embed_nodes, encode_subgraph, torch_threads
 from musig.model import GenreHead, MusigEncoder
 from musig.musig_config import MusigConfig
 from musig.sampling import Subgraph, cumulative_weights, sample_subgraph
@@ -55,8 +55,9 @@ class _Optimizer:
     """
 
     def __init__(self, model: MusigEncoder, head: GenreHead, cfg: MusigConfig):
-        table = [p for n, p in model.named_parameters() if n.startswith("track_emb")]
-        shared = [p for n, p in model.named_parameters() if not n.startswith("track_emb")]
+        tables = ("track_emb", "artist_emb")
+        table = [p for n, p in model.named_parameters() if n.startswith(tables)]
+        shared = [p for n, p in model.named_parameters() if not n.startswith(tables)]
         shared += list(head.parameters())
         self.optimizers = [torch.optim.AdamW(shared, lr=cfg.lr, weight_decay=cfg.weight_decay)]
         if table:
@@ -140,13 +141,15 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         x=ctx.features if cfg.use_audio else np.zeros((n, 0), np.float32),
         has_x=ctx.feature_mask if cfg.use_audio else np.zeros(n, bool),
         has_id=(ctx.dataset.popularity > 0) if cfg.use_track_vectors else np.zeros(n, bool),
+        artist=artist_ids(ctx.dataset.tracks["artist_name"]) if cfg.use_artist else None,
     )
     held = make_holdout(ctx.dataset, graph, relations, cfg.holdout_fraction, cfg.eval_size, rng)
     cum = {r: cumulative_weights(g) for r, g in held.relations.items()}
     log = FitLog(callback)
     with torch.random.fork_rng(), torch_threads(cfg.num_threads):
         torch.manual_seed(seed)
-        model = build_encoder(cfg, inputs.x.shape[1], n, tuple(relations))
+        num_artists = int(inputs.artist.max(initial=-1)) + 1 if cfg.use_artist else 0
+        model = build_encoder(cfg, inputs.x.shape[1], n, tuple(relations), num_artists)
         head = GenreHead(cfg.out_channels, max(len(graph.genre_names), 1))
         tasks = _tasks(cfg, held, graph.genre, head, replica.candidates)
         names = list(tasks)
@@ -217,7 +220,11 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
 
 
 def build_encoder(
-    cfg: MusigConfig, in_channels: int, num_nodes: int, relations: tuple[str, ...]
+    cfg: MusigConfig,
+    in_channels: int,
+    num_nodes: int,
+    relations: tuple[str, ...],
+    num_artists: int = 0,
 ) -> MusigEncoder:
     """Rebuild an untrained encoder with the shapes :func:`fit` used (to load saved weights)."""
     return MusigEncoder(
@@ -227,6 +234,7 @@ def build_encoder(
         num_layers=cfg.num_layers,
         relations=relations,
         num_nodes=num_nodes if cfg.use_track_vectors else 0,
+        num_artists=num_artists if cfg.use_artist else 0,
         aggr=cfg.aggr,
         dropout=cfg.dropout,
     )

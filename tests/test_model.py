@@ -85,3 +85,17 @@ def test_needs_some_input():
 
 def test_genre_head_logits():
     assert GenreHead(8, 5)(torch.randn(4, 8)).shape == (4, 5)
+
+
+def test_artist_vector_is_added_to_known_artists_only():
+    model = MusigEncoder(0, 4, 3, 1, ("cooc",), num_nodes=5, num_artists=2)
+    with torch.no_grad():
+        model.artist_emb.weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 2.0, 0, 0]]))
+    h = model.input(
+        None,
+        torch.zeros(3, dtype=torch.bool),
+        torch.tensor([0, 1, 2]),
+        torch.zeros(3, dtype=torch.bool),  # no track vector: cold
+        torch.tensor([1, -1, 0]),
+    )
+    np.testing.assert_allclose(h.detach().numpy(), [[0, 2, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])
