@@ -105,7 +105,8 @@ class RunEncoder:
         arrays = self.run.arrays
         has_id = self.run.popularity > 0
         cfg = get(self.run.method).config(self.run.config)
-        artist = artist_ids(self.run.tracks["artist_name"]) if cfg.use_artist else None
+        use_artist = getattr(cfg, "use_artist", False)  # content runs have no artist table
+        artist = artist_ids(self.run.tracks["artist_name"]) if use_artist else None
         return NodeInputs(arrays["features"], arrays["feature_mask"].astype(bool), has_id, artist)
 
     @functools.cached_property
