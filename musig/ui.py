@@ -25,6 +25,54 @@ from musig.metrics import METRICS
 from musig.musig_config import TASKS
 from musig.workspace.figures import training_figures
 
+# --- navigation ------------------------------------------------------------------------------
+
+# The app's pages in menu order: (script, title, icon); the first is the default page.
+PAGES = (
+    ("pages/home.py", "Home", ":material/home:"),
+    ("pages/explore.py", "Explore", ":material/scatter_plot:"),
+    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/upload.py", "Upload", ":material/upload_file:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/benchmark.py", "Benchmark", ":material/leaderboard:"),
+)
+_ROUTED = "_musig_routed"  # session state: app.py has run in this session
+
+
+def _pages() -> list:
+    return [
+        st.Page(path, title=title, icon=icon, default=i == 0)
+        for i, (path, title, icon) in enumerate(PAGES)
+    ]
+
+
+def start_app() -> None:
+    """app.py's first call: page setup, and this session is marked as routed by app.py."""
+    st.set_page_config(page_title="musig", page_icon=":material/graphic_eq:", layout="wide")
+    st.session_state[_ROUTED] = True
+
+
+def navigation():
+    """The app's navigation (``st.navigation``); app.py runs the page it returns."""
+    return st.navigation(_pages())
+
+
+def _require_app() -> None:
+    """Route a page opened by its address through app.py.
+
+    On a fresh server, until some session has run ``st.navigation``, Streamlit routes a request
+    for ``/explore`` by the ``pages/`` folder alone (its legacy multipage mode): the page runs
+    without app.py, so without its navigation, page setup and first start. Streamlit has no
+    setting to turn that folder discovery off (1.67); as documented, the first ``st.navigation``
+    call of any session makes the whole server ignore ``pages/``. So a page that finds app.py
+    has not run in this session calls it once and reruns: the rerun goes through app.py and
+    lands on the page asked for (pages are keyed by their URL path in both modes).
+    """
+    if not st.session_state.get(_ROUTED):
+        st.navigation(_pages(), position="hidden")
+        st.rerun()
+
+
 # --- cached loaders --------------------------------------------------------------------------
 
 
@@ -35,6 +83,7 @@ def _open_workspace(data: str, home: str) -> wsp.Workspace:
 
 def workspace() -> wsp.Workspace:
     """This session's workspace: ``-- --data/--home``, env, or the dataset chosen on Home."""
+    _require_app()
     data, home = wsp.parse_args(sys.argv[1:], os.environ)
     return _open_workspace(str(st.session_state.get("data_dir", data)), str(home))
 

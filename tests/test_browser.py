@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from musig import ui
 from tests.test_app import build_app_world, wav_bytes
 
 pytestmark = pytest.mark.browser
@@ -113,12 +114,6 @@ def browser(server):
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        # A fresh server routes its very first request by the pages/ folder alone (Streamlit's
-        # file-based pages) until app.py has run once and registered st.navigation.
-        first = b.new_page()
-        first.goto(server[0])
-        first.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
-        first.close()
         yield b
         b.close()
 
@@ -155,6 +150,20 @@ def snap(page, path: Path) -> None:
 def check_clean(page, name: str) -> None:
     errors = page.locator('[data-testid="stException"]')
     assert errors.count() == 0, f"{name}: {errors.first.inner_text()}"
+
+
+def test_a_page_opened_by_its_address_is_the_app(server, browser):
+    """The fresh server's very first request is for /explore (a bookmark, a reload): it gets the
+    app's own navigation, not one Streamlit makes up from the pages/ folder."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/explore")
+    settle(page, PAGES["explore"])
+    check_clean(page, "explore")
+    nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    assert [n.split()[-1] for n in nav] == [title for _, title, _ in ui.PAGES]
+    assert page.locator("h1").first.inner_text() == "Explore"
+    page.close()
 
 
 def test_every_page_renders(server, browser, shots):
