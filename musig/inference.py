@@ -18,7 +18,7 @@ import torch
 
 from musig.audio import EXTRACTOR_VERSION, extract_file
 from musig.data import load_dataset
-from musig.features import FeatureScaler
+from musig.features import FeatureScaler, load_features
 from musig.fitting import config_from_dict
 from musig.graph import GraphConfig, TrackGraph
 from musig.graph_store import cached_graph, graph_dir, load_graph
@@ -60,11 +60,13 @@ class AudioEmbedding:
 
 def can_embed_audio(run: Run) -> bool:
     """The run's method embeds uploads with this config, and it kept features of musig's audio
-    extractor (not of a features table, which new audio cannot be turned into)."""
+    extractor (not of a features table, which new audio cannot be turned into) — in the run, or
+    to be rebuilt from its dataset (``features.in_run: false``, as shipped runs have it)."""
     method = get(run.method)
+    kept = "features" in run.arrays or run.meta["features"].get("in_run") is False
     return (
         method.embeds_uploads(method.config(run.config))
-        and "features" in run.arrays
+        and kept
         and run.meta["features"].get("source") == "audio"
     )
 
@@ -103,7 +105,26 @@ class RunEncoder:
     def _inputs(self) -> NodeInputs:
         arrays = self.run.arrays
         has_id = self.run.popularity > 0
-        return NodeInputs(arrays["features"], arrays["feature_mask"].astype(bool), has_id)
+        if "features" in arrays:
+            return NodeInputs(arrays["features"], arrays["feature_mask"].astype(bool), has_id)
+        # Not kept in the run: the dataset's features scaled with the run's own scaler, which
+        # gives the very matrix training read (the scaler is the one fitted on it).
+        feats = load_features(self._dataset)
+        x = self._scaler.transform(feats.raw, feats.mask)
+        return NodeInputs(x, feats.mask, has_id)
+
+    @functools.cached_property
+    def _dataset(self):
+        """The run's dataset, from where it was trained (``provenance.dataset_root``)."""
+        root = self.run.meta["provenance"].get("dataset_root")
+        if not root or not Path(root).is_dir():
+            raise ValueError(
+                f"run {self.run.name!r} embeds new audio through its dataset's graph and "
+                f"features, and the dataset is not at {root!r}; put it back there"
+            )
+        dataset = load_dataset(root)
+        self.run.check_dataset(dataset)
+        return dataset
 
     @functools.cached_property
     def _catalog_nn_floor(self) -> float:
@@ -123,17 +144,9 @@ class RunEncoder:
         folder = graph_dir(prov["dataset_fingerprint"], meta["graph_key"])
         if (folder / "graph.json").is_file():
             return load_graph(folder)
-        root = prov.get("dataset_root")
-        if not root or not Path(root).is_dir():
-            raise ValueError(
-                f"run {self.run.name!r} embeds uploads through the graph of its dataset, which is "
-                f"neither in the graph store nor at {root!r}; put the dataset back there"
-            )
-        dataset = load_dataset(root)
-        self.run.check_dataset(dataset)
         relations = tuple(desc.pop("relations"))
         graph, _ = cached_graph(
-            dataset, self._inputs.x, self._inputs.has_x, GraphConfig(**desc), relations
+            self._dataset, self._inputs.x, self._inputs.has_x, GraphConfig(**desc), relations
         )
         return graph
 

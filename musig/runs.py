@@ -230,6 +230,8 @@ class Run:
         self.mask: np.ndarray = self.arrays["mask"].astype(bool)
         self.popularity: np.ndarray = self.arrays["popularity"]
         self.embeddings: np.ndarray | None = self.arrays.get("embeddings")
+        if self.embeddings is not None and self.embeddings.dtype != np.float32:
+            self.embeddings = self.embeddings.astype(np.float32)  # shipped runs keep float16
         self.map2d: np.ndarray | None = self.arrays.get("map2d")
 
     def __repr__(self) -> str:
