@@ -71,6 +71,25 @@ def can_embed_audio(run: Run) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class EncoderParts:
+    """What a run's encoder reads to embed its tracks (for explanations, :mod:`musig.explain`).
+
+    Attributes:
+        model: the trained encoder (eval mode; never trained further).
+        relations: relation -> CSR the encoder aggregates over (the run's graph).
+        inputs: per-track inputs (scaled features, which tracks have a learnable vector).
+        fanouts: relation -> neighbours sampled per layer, as in training.
+        num_threads: torch threads the run was trained with.
+    """
+
+    model: torch.nn.Module
+    relations: dict
+    inputs: NodeInputs
+    fanouts: dict[str, list[int]]
+    num_threads: int
+
+
 class RunEncoder:
     """Embeds new tracks with one loaded run (see the module docstring)."""
 
@@ -172,6 +191,15 @@ class RunEncoder:
         model.load_state_dict(state)
         model.eval()
         return model, cfg
+
+    def parts(self) -> EncoderParts | None:
+        """The encoder with its graph and inputs; None for a run without encoder weights."""
+        if self._encoder is None:
+            return None
+        model, cfg = self._encoder
+        rel = {r: g for r, g in self._graph.relations.items() if r in cfg.relations}
+        fanouts = {r: list(cfg.fanouts) for r in rel}
+        return EncoderParts(model, rel, self._inputs, fanouts, cfg.num_threads)
 
     def embed_features(self, raw: np.ndarray, k: int = 10) -> list[AudioEmbedding]:
         """Embed tracks given their unscaled feature vectors float32 (M, F).

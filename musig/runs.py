@@ -289,6 +289,11 @@ class Run:
 
         return can_embed_audio(self)
 
+    def encoder_parts(self):
+        """The trained encoder with its graph and inputs (:class:`musig.inference.EncoderParts`),
+        or None for methods without one."""
+        return self._encoder.parts()
+
     def embed_features(self, raw: np.ndarray, k: int = 10):
         """Embed tracks given their unscaled feature vectors float32 (M, F); see
         :meth:`musig.inference.RunEncoder.embed_features`."""

@@ -5,6 +5,7 @@ import streamlit as st
 
 from musig import ui
 from musig import workspace as wsp
+from musig.workspace import explain_figures as xfig
 from musig.workspace import figures
 
 ws, ds, runs = ui.context()
@@ -118,3 +119,26 @@ config = {
 }
 with st.container(key="compare_why_table"):
     st.dataframe(why, hide_index=True, column_config=config)
+
+st.subheader("Inside the encoder")
+info = next(r for r in chosen if r.name == which)
+if not len(cands) or not len(catalog):
+    st.caption("Pick seeds and completions from the catalog to look inside the encoder.")
+    st.stop()
+cand = st.selectbox("Completion", cands.tolist(), format_func=label, key="compare_inside")
+try:
+    nb, got, stored = ui.explain(str(info.path), info.mtime, tuple(catalog.tolist()), cand, ds)
+except ValueError as e:  # a method without an encoder (ALS, item2vec, ...)
+    st.caption(str(e))
+    st.stop()
+left, right = st.columns([3, 2])
+with left, st.container(key="why_network"):
+    st.plotly_chart(xfig.neighbourhood_figure(nb, [label(i) for i in nb.nodes]))
+with right, st.container(key="why_sources"):
+    st.plotly_chart(xfig.attribution_figure(got, stored))
+st.caption(
+    "Left: one neighbourhood the encoder sampled for this track (◆) and the seeds (★), with "
+    "the run's fan-outs; thicker edges weigh more. Right: its score (cosine to the seeds' query, "
+    "seeds held at their saved embeddings) minus its score when the encoder runs without its "
+    "co-occurrence edges, its acoustic edges or its own vector, averaged over 8 draws."
+)

@@ -269,14 +269,18 @@ def test_compare_challenge_playlist(app, ws):
     assert tables["musig"]["track"].tolist() != tables["als"]["track"].tolist()
     overlap = at.dataframe[len(chosen)].value
     assert overlap.shape == (3, 3) and np.allclose(np.diag(overlap), 1.0)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 4  # two maps, the neighbourhood, the sources
+    sources = json.loads(at.get_by_key("why_sources").get("plotly_chart")[0].proto.spec)
+    assert sources["data"][0]["x"] == ["co-occurrence edges", "acoustic edges", "own vector"]
     why = at.dataframe[-1].value
     assert len(why) == 10 and {"shared_playlists", "acoustic_similarity", "genre"} <= set(why)
     first_pid = at.selectbox(key="compare_pid").value
     at.selectbox(key="compare_pid").set_value(ws_pid(ws, skip=first_pid)).run()
     assert frame_of(at, "recs_musig")["track"].tolist() != tables["musig"]["track"].tolist()
     at.sidebar.multiselect(key="compare_runs").set_value(["musig", "popularity"]).run()
-    assert not at.exception and len(at.get("plotly_chart")) == 1  # popularity has no map
+    assert not at.exception and len(at.get("plotly_chart")) == 3  # popularity has no map
+    at.selectbox(key="compare_why").set_value("popularity").run()
+    assert "no encoder to look into" in at.caption[-1].value
 
 
 def ws_pid(ws, skip: int) -> int:

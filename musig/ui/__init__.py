@@ -12,6 +12,7 @@ Figures are built by :mod:`musig.workspace.figures` (plain plotly), logic lives 
 
 from musig.ui.loaders import (
     embed_upload,
+    explain,
     features,
     incidence,
     joint_map,
@@ -60,6 +61,7 @@ __all__ = [
     "context",
     "dataset_setting",
     "embed_upload",
+    "explain",
     "export_buttons",
     "export_rows",
     "features",

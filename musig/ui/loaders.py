@@ -187,3 +187,15 @@ def joint_map(lib, info: wsp.RunSummary, ds: Dataset) -> np.ndarray | None:
     emb = library_embeddings(lib, info, ds)
     n_lib = 0 if lib is None else len(lib.tracks)
     return wsp.joint_map(r.map2d, None if emb is None else emb.map_xy, n_lib)
+
+
+@st.cache_data(show_spinner="Looking into the encoder…", max_entries=64)
+def explain(path: str, mtime: float, seeds: tuple[int, ...], candidate: int, _ds: Dataset):
+    """(Neighbourhood, attribution, saved score) of one completion of a run with an encoder
+    (:func:`musig.explain.explain_run`); ValueError for a run without one."""
+    from musig.explain import explain_run
+
+    run = load_run(path, mtime, _ds)
+    nb, got = explain_run(run, np.asarray(seeds, np.int64), candidate)
+    stored = float(run.retriever.unit[candidate] @ run.retriever.query([list(seeds)])[0][0])
+    return nb, got, stored
