@@ -1,8 +1,9 @@
 """musig app: ``streamlit run app.py [-- --data DATASET_DIR --home APP_HOME]``.
 
 Opens on the repo's sample world by default. At first start the workspace draws an evaluation
-split and trains the default runs in the background (progress shown here); later starts are
-instant because runs are cached on disk under the app home (env MUSIG_HOME).
+split and, in the background (progress shown here), copies the default runs the dataset ships
+(``sample_data/app-runs``) or trains them, cheapest first; runs are kept under the app home (env
+MUSIG_HOME), so later starts have them at once.
 """
 
 import streamlit as st

@@ -86,7 +86,7 @@ def context() -> tuple[wsp.Workspace, Dataset, list[wsp.RunSummary]]:
     ws = workspace()
     runs = ws.list_runs()
     if not runs:
-        st.info("No runs yet: the default runs are being trained (see Home).")
+        st.info("No runs yet: the default runs are being prepared (progress above).")
         st.stop()
     return ws, split(ws), runs
 

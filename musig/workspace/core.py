@@ -114,10 +114,14 @@ class Workspace:
 
     def defaults(self) -> dict[str, dict]:
         """Default runs of this workspace: method -> config overrides; unless set otherwise,
-        every registered method, the cheapest to train first (the app fills up fastest)."""
+        those the dataset ships runs of, else every registered method, the cheapest to train
+        first (the app fills up fastest)."""
         file = self.root / "workspace.json"
         if file.is_file():  # a list of pairs: JSON objects may come back key-sorted
             return dict(json.loads(file.read_text())["defaults"])
+        manifest = shipped.read_manifest(self.data)
+        if manifest and manifest.get("defaults"):
+            return dict(manifest["defaults"])
         from musig.methods import METHODS, by_cost
 
         return {m: {} for m in reversed(by_cost(METHODS))}

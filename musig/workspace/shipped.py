@@ -5,7 +5,9 @@ evaluation split of that dataset and made small, plus ``manifest.json`` saying w
 made with::
 
     app-runs/manifest.json      musig, extractor and run-format versions, the dataset's and the
-                                split's fingerprints, each run's config and graph settings
+                                split's fingerprints, the default runs (method -> overrides; a
+                                new workspace of the dataset takes them), each run's config and
+                                graph settings
     app-runs/<method>/          a run folder (musig.runs): embeddings in half precision, no copy
                                 of the scaled features (rebuilt from the dataset's feature cache
                                 on load) and, as for every run, no graph (rebuilt from the split)
@@ -195,6 +197,7 @@ def write_manifest(
         "content_key": content_key(data),
         "dataset_fingerprint": dataset_fingerprint,
         "split_fingerprint": split_fingerprint,
+        "defaults": [[name, dict(overrides)] for name, overrides in defaults.items()],
         "runs": {name: signature(name, overrides) for name, overrides in defaults.items()},
         "regenerate": "python -m benchmarks.ship_runs",
     }
