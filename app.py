@@ -1,15 +1,16 @@
 """musig app: ``streamlit run app.py [-- --data DATASET_DIR --home APP_HOME]``.
 
 Opens on the repo's sample world by default. At first start the workspace draws an evaluation
-split and trains the default runs in the background (progress shown here); later starts are
-instant because runs are cached on disk under the app home (env MUSIG_HOME).
+split and, in the background (progress shown here), copies the default runs the dataset ships
+(``sample_data/app-runs``) or trains them, cheapest first; runs are kept under the app home (env
+MUSIG_HOME), so later starts have them at once.
 """
 
 import streamlit as st
 
 from musig import ui
 
-st.set_page_config(page_title="musig", page_icon=":material/graphic_eq:", layout="wide")
+ui.start_app()
 
 try:
     ws = ui.workspace()
@@ -39,12 +40,4 @@ elif boot is not None and not boot.done.is_set():
 
     bootstrap_progress()
 
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/benchmark.py", title="Benchmark", icon=":material/leaderboard:"),
-]
-st.navigation(pages).run()
+ui.navigation().run()

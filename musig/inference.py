@@ -18,7 +18,7 @@ import torch
 
 from musig.audio import EXTRACTOR_VERSION, extract_file
 from musig.data import load_dataset
-from musig.features import FeatureScaler
+from musig.features import FeatureScaler, load_features
 from musig.fitting import config_from_dict
 from musig.graph import GraphConfig, TrackGraph
 from musig.graph_store import cached_graph, graph_dir, load_graph
@@ -61,13 +61,34 @@ class AudioEmbedding:
 
 def can_embed_audio(run: Run) -> bool:
     """The run's method embeds uploads with this config, and it kept features of musig's audio
-    extractor (not of a features table, which new audio cannot be turned into)."""
+    extractor (not of a features table, which new audio cannot be turned into) — in the run, or
+    to be rebuilt from its dataset (``features.in_run: false``, as shipped runs have it)."""
     method = get(run.method)
+    kept = "features" in run.arrays or run.meta["features"].get("in_run") is False
     return (
         method.embeds_uploads(method.config(run.config))
-        and "features" in run.arrays
+        and kept
         and run.meta["features"].get("source") == "audio"
     )
+
+
+@dataclass(frozen=True)
+class EncoderParts:
+    """What a run's encoder reads to embed its tracks (for explanations, :mod:`musig.explain`).
+
+    Attributes:
+        model: the trained encoder (eval mode; never trained further).
+        relations: relation -> CSR the encoder aggregates over (the run's graph).
+        inputs: per-track inputs (scaled features, which tracks have a learnable vector).
+        fanouts: relation -> neighbours sampled per layer, as in training.
+        num_threads: torch threads the run was trained with.
+    """
+
+    model: torch.nn.Module
+    relations: dict
+    inputs: NodeInputs
+    fanouts: dict[str, list[int]]
+    num_threads: int
 
 
 class RunEncoder:
@@ -107,7 +128,27 @@ class RunEncoder:
         cfg = get(self.run.method).config(self.run.config)
         use_artist = getattr(cfg, "use_artist", False)  # content runs have no artist table
         artist = artist_ids(self.run.tracks["artist_name"]) if use_artist else None
-        return NodeInputs(arrays["features"], arrays["feature_mask"].astype(bool), has_id, artist)
+        if "features" in arrays:
+            x, mask = arrays["features"], arrays["feature_mask"].astype(bool)
+            return NodeInputs(x, mask, has_id, artist)
+        # Not kept in the run: the dataset's features scaled with the run's own scaler, which
+        # gives the very matrix training read (the scaler is the one fitted on it).
+        feats = load_features(self._dataset)
+        x = self._scaler.transform(feats.raw, feats.mask)
+        return NodeInputs(x, feats.mask, has_id, artist)
+
+    @functools.cached_property
+    def _dataset(self):
+        """The run's dataset, from where it was trained (``provenance.dataset_root``)."""
+        root = self.run.meta["provenance"].get("dataset_root")
+        if not root or not Path(root).is_dir():
+            raise ValueError(
+                f"run {self.run.name!r} embeds new audio through its dataset's graph and "
+                f"features, and the dataset is not at {root!r}; put it back there"
+            )
+        dataset = load_dataset(root)
+        self.run.check_dataset(dataset)
+        return dataset
 
     @functools.cached_property
     def _catalog_nn_floor(self) -> float:
@@ -127,17 +168,9 @@ class RunEncoder:
         folder = graph_dir(prov["dataset_fingerprint"], meta["graph_key"])
         if (folder / "graph.json").is_file():
             return load_graph(folder)
-        root = prov.get("dataset_root")
-        if not root or not Path(root).is_dir():
-            raise ValueError(
-                f"run {self.run.name!r} embeds uploads through the graph of its dataset, which is "
-                f"neither in the graph store nor at {root!r}; put the dataset back there"
-            )
-        dataset = load_dataset(root)
-        self.run.check_dataset(dataset)
         relations = tuple(desc.pop("relations"))
         graph, _ = cached_graph(
-            dataset, self._inputs.x, self._inputs.has_x, GraphConfig(**desc), relations
+            self._dataset, self._inputs.x, self._inputs.has_x, GraphConfig(**desc), relations
         )
         return graph
 
@@ -165,6 +198,15 @@ class RunEncoder:
         model.load_state_dict(state)
         model.eval()
         return model, cfg
+
+    def parts(self) -> EncoderParts | None:
+        """The encoder with its graph and inputs; None for a run without encoder weights."""
+        if self._encoder is None:
+            return None
+        model, cfg = self._encoder
+        rel = {r: g for r, g in self._graph.relations.items() if r in cfg.relations}
+        fanouts = {r: list(cfg.fanouts) for r in rel}
+        return EncoderParts(model, rel, self._inputs, fanouts, cfg.num_threads)
 
     def embed_features(self, raw: np.ndarray, k: int = 10) -> list[AudioEmbedding]:
         """Embed tracks given their unscaled feature vectors float32 (M, F).

@@ -234,6 +234,8 @@ class Run:
         self.mask: np.ndarray = self.arrays["mask"].astype(bool)
         self.popularity: np.ndarray = self.arrays["popularity"]
         self.embeddings: np.ndarray | None = self.arrays.get("embeddings")
+        if self.embeddings is not None and self.embeddings.dtype != np.float32:
+            self.embeddings = self.embeddings.astype(np.float32)  # shipped runs keep float16
         self.map2d: np.ndarray | None = self.arrays.get("map2d")
 
     def __repr__(self) -> str:
@@ -299,6 +301,11 @@ class Run:
         from musig.inference import can_embed_audio
 
         return can_embed_audio(self)
+
+    def encoder_parts(self):
+        """The trained encoder with its graph and inputs (:class:`musig.inference.EncoderParts`),
+        or None for methods without one."""
+        return self._encoder.parts()
 
     def embed_features(self, raw: np.ndarray, k: int = 10):
         """Embed tracks given their unscaled feature vectors float32 (M, F); see

@@ -8,11 +8,7 @@ from musig import workspace as wsp
 from musig.methods import UPLOAD_DEFAULT
 from musig.workspace import figures
 
-ws, ds, runs = ui.context()
-chosen = ui.pick_runs(runs, key="upload_runs", multi=True, audio_only=True, default=UPLOAD_DEFAULT)
-tracks = ui.tracks(ws)
-label = ui.track_label(tracks)
-
+ws = ui.workspace()
 st.title("Upload")
 file = st.file_uploader(
     "Audio file",
@@ -21,9 +17,18 @@ file = st.file_uploader(
     max_upload_size=50,  # MB; also in .streamlit/config.toml, which only applies from the repo
     help="The middle 30 s are analysed, like every catalog track.",
 )
+runs = ws.list_runs()
+chosen = ui.pick_runs(runs, key="upload_runs", multi=True, audio_only=True, default=UPLOAD_DEFAULT)
+if not chosen and not any(r.embeds_uploads for r in runs):
+    st.info("No run that embeds audio is ready yet: the default runs are being trained.")
+    st.stop()
 if not chosen:
     st.info("Pick a run that can embed audio (musig, sage or content) in the sidebar.")
     st.stop()
+ds = ui.split(ws)
+lib = ui.library(ws)
+tracks = ui.tracks(ws, lib)
+label = ui.track_label(tracks)
 if file is None:
     st.info("Upload a track to place it among the catalog's tracks.")
     st.stop()
@@ -58,11 +63,12 @@ for info, col in zip(chosen, st.columns(len(chosen)), strict=True):
 info = chosen[0]
 run = ui.run(info, ds)
 st.subheader(f"On the map of {info.label}")
-if run.map2d is not None:
+xy = ui.joint_map(lib, info, ds)
+if xy is not None:
     nb = run.indices(first.neighbor_uris)
     fig = figures.map_figure(
         tracks,
-        run.map2d,
+        xy,
         "genre",
         highlight={"neighbours": nb},
         point=("your upload", first.map_xy),
@@ -71,12 +77,18 @@ if run.map2d is not None:
     st.caption("Placed at the similarity-weighted mean of its nearest tracks' positions.")
 
 st.subheader("Playlist completion with this track as a seed")
-extra = st.multiselect(
-    "More seed tracks (optional)", range(len(tracks)), format_func=label, key="upload_seeds"
-)
-k = st.slider("Completions", 5, 50, 10, key="upload_k")
-ids, scores = wsp.recommend_vector(run, first.embedding, k, np.array(extra, np.int64))
+extra = ui.pick_tracks(ws, lib, key="upload_seeds", label="More seed tracks (optional)")
+c1, c2 = st.columns([2, 3])
+k = c1.slider("Completions", 5, 50, 10, key="upload_k")
+with c2:
+    pool = ui.pick_source(lib, key="upload_pool")
+try:
+    ids, scores = ui.complete(info, ds, lib, extra, k, pool, extra=first.embedding)
+except ValueError as e:
+    st.warning(str(e))
+    st.stop()
 table = tracks.iloc[ids][["track_name", "artist_name", "genre"]].copy()
 table.insert(0, "score", np.round(scores, 3))
 with st.container(key="upload_completion"):
     st.dataframe(table, hide_index=True)
+ui.export_buttons(ui.export_rows(lib, info, ds, ids, scores), key="upload_export")

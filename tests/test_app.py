@@ -240,7 +240,12 @@ def test_explore_map_search_and_neighbours(app, ws):
     assert len(at.get("plotly_chart")) == 1
     assert [r.label for r in at.radio] == ["Colour by"]
     assert at.info[0].value.startswith("Select points")
-    at.selectbox(key="explore_find").set_value(5).run()
+    from musig.data import load_dataset
+
+    names = load_dataset(ws.split_dir).tracks["track_name"]
+    at.text_input(key="explore_find").set_value(names[5].upper()).run()  # any case
+    found = at.selectbox(key=f"explore_find_pick_{names[5].upper()}")
+    assert found.value in {i for i, n in enumerate(names) if names[5].lower() in n.lower()}
     table = at.dataframe[-1].value
     assert len(table) == 10 and table["cosine"].is_monotonic_decreasing
     at.slider(key="explore_k").set_value(20).run()
@@ -264,14 +269,18 @@ def test_compare_challenge_playlist(app, ws):
     assert tables["musig"]["track"].tolist() != tables["als"]["track"].tolist()
     overlap = at.dataframe[len(chosen)].value
     assert overlap.shape == (3, 3) and np.allclose(np.diag(overlap), 1.0)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 4  # two maps, the neighbourhood, the sources
+    sources = json.loads(at.get_by_key("why_sources").get("plotly_chart")[0].proto.spec)
+    assert sources["data"][0]["x"] == ["co-occurrence edges", "acoustic edges", "own vector"]
     why = at.dataframe[-1].value
     assert len(why) == 10 and {"shared_playlists", "acoustic_similarity", "genre"} <= set(why)
     first_pid = at.selectbox(key="compare_pid").value
     at.selectbox(key="compare_pid").set_value(ws_pid(ws, skip=first_pid)).run()
     assert frame_of(at, "recs_musig")["track"].tolist() != tables["musig"]["track"].tolist()
     at.sidebar.multiselect(key="compare_runs").set_value(["musig", "popularity"]).run()
-    assert not at.exception and len(at.get("plotly_chart")) == 1  # popularity has no map
+    assert not at.exception and len(at.get("plotly_chart")) == 3  # popularity has no map
+    at.selectbox(key="compare_why").set_value("popularity").run()
+    assert "no encoder to look into" in at.caption[-1].value
 
 
 def ws_pid(ws, skip: int) -> int:
@@ -286,10 +295,16 @@ def test_compare_picked_seeds(app):
     at = app("compare")
     at.radio(key="compare_source").set_value("Pick tracks").run()
     assert at.info[0].value == "Pick at least one seed track."
-    at.multiselect(key="compare_seeds").set_value([1, 2, 3]).run()
+    at.text_input(key="compare_seeds_query").set_value("a").run()  # options: the 50 best hits
+    options = at.multiselect(key="compare_seeds").options
+    assert len(options) == 50 and at.multiselect(key="compare_seeds").value == []
+    at.multiselect(key="compare_seeds").select(options[0]).select(options[1]).run()
+    at.text_input(key="compare_seeds_query").set_value("zzz-nothing").run()
+    seeds = at.multiselect(key="compare_seeds").value  # kept when the search changes
+    assert len(seeds) == 2
     table = frame_of(at, "recs_musig")
     assert len(table) == 10 and "hit" not in table
-    assert not {1, 2, 3} & set(table.index)  # seeds are never recommended
+    assert not set(seeds) & set(table.index)  # seeds are never recommended
 
 
 def test_upload_audio_shows_neighbours(app, app_world):
@@ -453,3 +468,57 @@ def test_dataset_setting_validates_folder(app, app_world, tmp_path, monkeypatch)
     at.text_input[0].set_value(str(app_world[0]))
     at.button[0].click().run()
     assert not at.exception and at.title[0].value == "musig"
+
+
+@pytest.fixture
+def music(app_world, ws, tmp_path):
+    """A music folder of six tagged clips of the app world, five bad files and a playlist; the
+    workspace forgets it afterwards (the Library page remembers the last folder scanned)."""
+    from tests.test_library import make_folder
+
+    root = make_folder(tmp_path / "music", app_world[0])
+    (root / "mix.m3u8").write_text("#EXTM3U\nAna/First/01 Rain.flac\nBo/Live/03 Wind.ogg\nx.mp3\n")
+    yield root
+    (ws.root / "library.json").unlink(missing_ok=True)
+
+
+def test_library_page_scans_places_completes_and_exports(app, music):
+    at = app("library")
+    assert at.info[0].value.startswith("Scan a folder")
+    form = at.get_by_key("library_form")
+    form.text_input[0].set_value(str(music))
+    form.button[0].click().run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Usable"], metrics["Skipped"], metrics["Playlists"]) == ("6", "5", "1")
+    assert "needs ffmpeg" in " ".join(frame_of(at, "library_skipped")["reason"])
+    titles = sorted(frame_of(at, "library_tracks")["title"])
+    assert titles == ["Rain", "Rain copy", "Snow", "Sun", "Wind", "low"]
+    assert "x.mp3" in at.get_by_key("library_playlists").expander[0].caption[0].value
+    at.selectbox(key="library_playlist").set_value("mix.m3u8").run()
+    both = frame_of(at, "library_completion")
+    assert len(both) == 20 and set(both["source"]) == {"catalog", "library"}
+    assert "Rain" not in both["track_name"].tolist()  # a seed
+    at.radio(key="library_pool").set_value("library").run()
+    mine = frame_of(at, "library_completion")
+    assert len(mine) == 4 and set(mine["source"]) == {"library"}  # 6 files, 2 of them seeds
+    assert len(at.get("download_button")) == 2
+
+
+def test_library_tracks_are_seeds_and_on_maps_and_runs_say_when_they_cannot(app, music):
+    at = app("library")
+    form = at.get_by_key("library_form")
+    form.text_input[0].set_value(str(music))
+    form.button[0].click().run()
+    at = app("compare")
+    at.radio(key="compare_source").set_value("Pick tracks").run()
+    at.text_input(key="compare_seeds_query").set_value("snow").run()
+    snow = at.multiselect(key="compare_seeds").options[0]  # library tracks come first
+    assert snow.startswith("Snow — Bo")
+    at.multiselect(key="compare_seeds").select(snow).run()
+    assert "cannot embed library tracks" in at.get_by_key("recs_als").info[0].value
+    assert len(frame_of(at, "recs_musig")) == 10 and len(frame_of(at, "recs_content")) == 10
+    at = app("explore")
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    mine = next(t for t in traces if t["name"] == "your library")
+    assert mine["marker"]["symbol"] == "triangle-up" and len(mine["text"]) == 6

@@ -1,9 +1,11 @@
 """End to end: ``streamlit run app.py`` opened in headless Chromium (Debian ``chromium``).
 
 Every page is opened, must show its named content and no exception box; an audio file is
-uploaded and its neighbours appear. Screenshots go to ``$MUSIG_SCREENSHOTS`` (default
-``tests/screenshots/``). Without Chromium the test skips loudly, except under CI (env ``CI``),
-where it fails.
+uploaded and its neighbours appear; the encoder's view of a completion is drawn; a music library
+is scanned and a playlist exported. A second server starts on the sample world with an empty
+app home, as a fresh clone does, and must show MUSIG's map on /explore opened directly.
+Screenshots go to ``$MUSIG_SCREENSHOTS`` (default ``tests/screenshots/``). Without Chromium
+the test skips loudly, except under CI (env ``CI``), where it fails.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from musig import ui
 from tests.test_app import build_app_world, wav_bytes
 
 pytestmark = pytest.mark.browser
@@ -38,9 +41,11 @@ PAGES = {
     "compare": [
         '.st-key-recs_musig [data-testid="stDataFrame"]',
         '.st-key-recs_als [data-testid="stDataFrame"]',
-        '[data-testid="stPlotlyChart"]',
+        ".st-key-why_network .js-plotly-plot",
+        ".st-key-why_sources .js-plotly-plot",
     ],
     "upload": ['[data-testid="stFileUploaderDropzoneInput"]'],
+    "library": ['[data-testid="stForm"]'],
     "train": ['[data-testid="stFormSubmitButton"]', '[data-testid="stPlotlyChart"]'],
     "benchmark": ['.st-key-bench_table [data-testid="stDataFrame"]', ".js-plotly-plot"],
 }
@@ -75,6 +80,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_app(data: Path, home: Path, log_file: Path) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on a free port, once it answers its health check."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py")]
+    cmd += ["--server.port", str(port), "--server.headless", "true"]
+    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    cmd += ["--", "--data", str(data), "--home", str(home)]
+    log = open(log_file, "wb")  # noqa: SIM115  (closed with the process)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"streamlit did not start; see {log_file}")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     try:
@@ -83,28 +114,9 @@ def server(tmp_path_factory):
         missing("the `playwright` Python package is not installed.")
     chromium()
     data, home = build_app_world(tmp_path_factory.getbasetemp() / "app-world")
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py")]
-    cmd += ["--server.port", str(port), "--server.headless", "true"]
-    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    cmd += ["--", "--data", str(data), "--home", str(home)]
-    log = open(tmp_path_factory.getbasetemp() / "streamlit.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start; see {log.name}")
+    proc, url = start_app(data, home, tmp_path_factory.getbasetemp() / "streamlit.log")
     yield url, data
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    stop_app(proc)
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +125,6 @@ def browser(server):
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        # A fresh server routes its very first request by the pages/ folder alone (Streamlit's
-        # file-based pages) until app.py has run once and registered st.navigation.
-        first = b.new_page()
-        first.goto(server[0])
-        first.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
-        first.close()
         yield b
         b.close()
 
@@ -157,6 +163,49 @@ def check_clean(page, name: str) -> None:
     assert errors.count() == 0, f"{name}: {errors.first.inner_text()}"
 
 
+def test_fresh_clone_opens_on_musig_in_seconds(browser, tmp_path, shots):
+    """The sample world with an empty app home, as after ``git clone``: /explore opened
+    directly shows MUSIG's map (from the shipped runs, not trained), and Upload has its file
+    input. ``python benchmarks/bench_app.py --fresh`` times it."""
+    from musig.methods import METHODS, by_cost
+    from musig.workspace import shipped
+
+    manifest = shipped.read_manifest(REPO / "sample_data")
+    stale = shipped.stale_reasons(manifest, {m: {} for m in reversed(by_cost(METHODS))})
+    assert not stale, f"stale shipped runs ({stale[0]}): python -m benchmarks.ship_runs"
+    proc, url = start_app(REPO / "sample_data", tmp_path / "home", tmp_path / "streamlit.log")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/explore")
+        settle(page, ['[data-testid="stSidebarNav"]', ".js-plotly-plot"], timeout=120_000)
+        check_clean(page, "explore")
+        nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert [n.split()[-1] for n in nav] == [title for _, title, _ in ui.PAGES]
+        run = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+        assert "musig" in run.inner_text()
+        snap(page, shots / "fresh-explore.png")
+        page.get_by_role("link", name="Upload").first.click()
+        settle(page, PAGES["upload"])
+        check_clean(page, "upload")
+        page.close()
+    finally:
+        stop_app(proc)
+
+
+def test_a_page_opened_by_its_address_is_the_app(server, browser):
+    """The fresh server's very first request is for /explore (a bookmark, a reload): it gets the
+    app's own navigation, not one Streamlit makes up from the pages/ folder."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/explore")
+    settle(page, PAGES["explore"])
+    check_clean(page, "explore")
+    nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    assert [n.split()[-1] for n in nav] == [title for _, title, _ in ui.PAGES]
+    assert page.locator("h1").first.inner_text() == "Explore"
+    page.close()
+
+
 def test_every_page_renders(server, browser, shots):
     url, _ = server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -190,10 +239,8 @@ def test_explore_lasso_and_search(server, browser, shots):
     assert int(rows.get_attribute("aria-rowcount")) == 121  # header + every track
     assert page.get_by_text("Download CSV").count() == 1
     search = page.locator(".st-key-explore_find input")
-    search.click()
-    search.fill(name)
-    # Pick the option itself: Enter can land on the previous filter's first option under load.
-    page.get_by_role("option", name=re.compile(re.escape(name))).first.click(timeout=30_000)
+    search.fill(name.lower())  # any case
+    search.press("Enter")
     # The lasso already showed neighbours, so wait for the focus to move to the searched track.
     expect(page.locator(".st-key-explore_focus input")).to_have_value(
         re.compile(re.escape(name)), timeout=60_000
@@ -223,4 +270,34 @@ def test_upload_shows_neighbours(server, browser, shots, tmp_path):
         grid = page.locator(f".st-key-{key} [aria-rowcount]").first
         assert grid.get_attribute("aria-rowcount") == "11"  # header + 10 tracks
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 1
+    page.close()
+
+
+def test_library_scanned_and_playlist_exported(server, browser, shots, tmp_path):
+    """A small library (tagged clips, bad files, a playlist) scanned on the Library page; the
+    playlist completed and downloaded as M3U8. Last in this module: the workspace remembers
+    the library."""
+    from tests.test_library import make_folder
+
+    url, data = server
+    music = make_folder(tmp_path / "music", data)
+    (music / "mix.m3u8").write_text("#EXTM3U\nAna/First/01 Rain.flac\nBo/Live/03 Wind.ogg\n")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/library")
+    settle(page, PAGES["library"])
+    page.locator('[data-testid="stForm"] input').fill(str(music))
+    page.get_by_role("button", name="Scan").click()
+    settle(page, ['.st-key-library_tracks [data-testid="stDataFrame"]'])
+    check_clean(page, "library")
+    page.locator(".st-key-library_playlist").click()
+    page.get_by_role("option", name="mix.m3u8").click()
+    settle(page, [".st-key-library_completion [aria-rowcount]"])
+    snap(page, shots / "library.png")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download M3U8").click()
+    text = Path(download.value.path()).read_text()
+    lines = text.splitlines()
+    assert lines[0] == "#EXTM3U" and len([ln for ln in lines if not ln.startswith("#")]) == 20
+    assert str(music) in text and "synth:track:" in text  # library files and catalog tracks
+    assert "01 Rain.flac" not in text  # a seed
     page.close()

@@ -12,7 +12,7 @@
 No module here imports streamlit; nothing runs at import time.
 """
 
-from musig.library.complete import SOURCES, complete
+from musig.library.complete import SOURCES, complete, complete_ids, export_rows
 from musig.library.embed import LibraryEmbeddings, check_can_embed, embed_library
 from musig.library.playlists import (
     Playlist,
@@ -35,6 +35,8 @@ __all__ = [
     "ScanResult",
     "check_can_embed",
     "complete",
+    "complete_ids",
+    "export_rows",
     "default_libdir",
     "embed_library",
     "match_playlist",

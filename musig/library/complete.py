@@ -52,26 +52,72 @@ def complete(
     if not seeds:
         raise ValueError("give at least one seed file")
     check_can_embed(run)
-    seed_rows = np.unique([lib.locate(s) for s in seeds])
-    n_cat, n_lib = len(run.track_uris), len(lib.tracks)
-    Z = np.vstack([np.asarray(run.embeddings, np.float32), emb.Z])  # (N + M, D)
+    seed_ids = len(run.track_uris) + np.unique([lib.locate(s) for s in seeds])
+    return export_rows(lib, run, *complete_ids(run, emb, seed_ids, k, source))
+
+
+def export_rows(lib: Library | None, run, ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """A completion as a table to export: :data:`~musig.library.playlists.EXPORT_COLUMNS` and
+    ``score``, one row per joint id (see :func:`complete_ids`), in the given order."""
+    n_cat = len(run.track_uris)
+    out = pd.DataFrame([_row(lib, run, int(i), n_cat) for i in ids], columns=EXPORT_COLUMNS[1:])
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out["score"] = np.asarray(scores, np.float32)
+    return out
+
+
+def complete_ids(
+    run,
+    emb: LibraryEmbeddings | None,
+    seeds: np.ndarray,
+    k: int = 20,
+    source: str = "both",
+    extra: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Complete a playlist over a run's catalog and a library, tracks given by joint id.
+
+    Joint ids number the run's N catalog tracks 0..N-1 and the library's M tracks N..N+M-1
+    (rows of ``Library.tracks``, as ``emb`` is aligned). Catalog seeds and catalog candidates
+    only is the run's own retrieval (:meth:`Retriever.recommend`, with its popularity fallback,
+    as evaluated); anything that involves the library needs the run to embed library tracks,
+    and nothing then falls back to popularity.
+
+    Args:
+        run: a loaded run; emb: the library in its space (None: no library, or a run that
+            cannot embed it).
+        seeds: int64 (S,) joint ids.
+        k: tracks to return (fewer when there are fewer candidates).
+        source: candidates from the ``"catalog"``, the ``"library"`` or ``"both"``.
+        extra: float (D,) one more seed outside both (an upload's embedding in the run).
+    Returns:
+        ids int64 (<= k,) joint ids, best first (seeds excluded); scores float32 (<= k,).
+    Raises:
+        ValueError: unknown source, or the library is involved and the run cannot embed it.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    n_cat = len(run.track_uris)
+    seeds = np.unique(np.asarray(seeds, np.int64))
+    if source == "catalog" and (seeds < n_cat).all():
+        return run.retriever.recommend(seeds, k, extra=extra)
+    check_can_embed(run)
+    if emb is None:
+        raise ValueError("no library embeddings given for a completion that involves the library")
+    n_lib = len(emb.Z)
+    Z = np.vstack([np.asarray(run.embeddings, np.float32), emb.Z.reshape(n_lib, -1)])
     mask = np.zeros(n_cat + n_lib, bool)
     if source in ("catalog", "both"):
         mask[:n_cat] = run.mask
     if source in ("library", "both"):
         mask[n_cat:] = True
-    mask[n_cat + seed_rows] = True  # seeds make the query; Retriever never returns them
+    mask[seeds] = True  # seeds make the query; Retriever never returns them
     retriever = Retriever(Z, mask, np.zeros(n_cat + n_lib, np.float32))
-    ids, scores = retriever.recommend(n_cat + seed_rows, k=n_cat + n_lib)
+    ids, scores = retriever.recommend(seeds, k=n_cat + n_lib - len(seeds), extra=extra)
     keep = mask[ids] & (scores >= -1.0 - 1e-6)  # drop the (zero-popularity) fallback ranks
-    ids, scores = ids[keep][:k], scores[keep][:k]
-    out = pd.DataFrame([_row(lib, run, int(i), n_cat) for i in ids], columns=EXPORT_COLUMNS[1:])
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out["score"] = scores.astype(np.float32)
-    return out
+    return ids[keep][:k], scores[keep][:k].astype(np.float32)
 
 
-def _row(lib: Library, run, i: int, n_cat: int) -> list:
+def _row(lib: Library | None, run, i: int, n_cat: int) -> list:
     """``source, location, title, artist, album, genre, seconds`` of candidate ``i``."""
     if i >= n_cat:
         t = lib.tracks.iloc[i - n_cat]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,7 +159,10 @@ def _run_jobs(jobs: list[tuple], n_jobs: int) -> Iterator[tuple[dict, np.ndarray
 
 
 def scan_library(
-    root: str | Path, libdir: str | Path | None = None, cfg: ScanConfig | None = None
+    root: str | Path,
+    libdir: str | Path | None = None,
+    cfg: ScanConfig | None = None,
+    on_file: Callable[[int, int], None] | None = None,
 ) -> ScanResult:
     """Scan ``root`` into the library at ``libdir``, reusing what the last scan cached.
 
@@ -168,6 +171,8 @@ def scan_library(
             ffmpeg is installed) and playlists (m3u, m3u8, pls).
         libdir: the library folder (default :func:`musig.library.store.default_libdir`).
         cfg: scan settings.
+        on_file: called with (files done, files to decode) after each decoded file, and once
+            with (0, n) before the first (a progress bar in the app).
 
     Returns:
         A :class:`ScanResult`; the library is then loadable with ``open_library(libdir)``.
@@ -215,12 +220,16 @@ def scan_library(
     jobs = [(str(root), rel, size, cfg.max_file_bytes) for rel, size, _ in todo]
     results = _run_jobs(jobs, cfg.n_jobs)
     since, last = 0, time.monotonic()
+    if on_file is not None:
+        on_file(0, len(jobs))
     try:
         bar = tqdm(results, total=len(jobs), desc="library", unit="file", disable=not cfg.progress)
-        for key, (record, x) in zip(todo, bar, strict=False):
+        for done, (key, (record, x)) in enumerate(zip(todo, bar, strict=False), 1):
             records[key] = record
             if x is not None:
                 feats[key] = x
+            if on_file is not None:
+                on_file(done, len(jobs))
             since += 1
             if since >= cfg.checkpoint_every or time.monotonic() - last > cfg.checkpoint_seconds:
                 save()

@@ -2,7 +2,9 @@
 
 No streamlit here: the app (``musig.ui``, ``pages/``) is a thin layer over these modules.
 
-- :mod:`musig.workspace.core`: paths, first start (split, default runs), run listing, results.
+- :mod:`musig.workspace.core`: paths, the evaluation split, run listing, results.
+- :mod:`musig.workspace.firststart`: first start in the background (split, default runs).
+- :mod:`musig.workspace.shipped`: default runs shipped in a dataset folder (``app-runs/``).
 - :mod:`musig.workspace.jobs`: training / evaluation as a subprocess, one at a time.
 - :mod:`musig.workspace.views`: overlap, "why" tables, queries by vector, catalog audio.
 - :mod:`musig.workspace.figures`: the plotly figures (maps, training curves, bars with CIs).
@@ -12,15 +14,14 @@ from musig.workspace.core import (
     AUDIO_TYPES,
     DEFAULT_DATA,
     DEFAULT_HOME,
-    Bootstrap,
     RunSummary,
     Workspace,
-    bootstrap,
     parse_args,
     results,
     results_frame,
     runs_frame,
 )
+from musig.workspace.firststart import Bootstrap, bootstrap, remove_leftovers
 from musig.workspace.jobs import (
     Job,
     JobBusy,
@@ -37,8 +38,13 @@ from musig.workspace.jobs import (
 from musig.workspace.views import (
     explain,
     jaccard,
+    joint_map,
+    joint_table,
+    library_table,
     overlap_frame,
     recommend_vector,
+    remember_library,
+    remembered_library,
     track_audio,
     track_playlists,
     track_table,
@@ -54,6 +60,7 @@ __all__ = [
     "Workspace",
     "bootstrap",
     "parse_args",
+    "remove_leftovers",
     "results",
     "results_frame",
     "runs_frame",
@@ -70,8 +77,13 @@ __all__ = [
     "start_train",
     "explain",
     "jaccard",
+    "joint_map",
+    "joint_table",
+    "library_table",
     "overlap_frame",
     "recommend_vector",
+    "remember_library",
+    "remembered_library",
     "track_audio",
     "track_playlists",
     "track_table",

@@ -3,6 +3,7 @@
 Layout of ``HOME/<dataset fingerprint>/``::
 
     workspace.json     the default runs (method -> config overrides), fixed at first start
+    bootstrap.lock     held while the first start runs (musig.workspace.firststart)
     split/             evaluation split of the dataset (absent when the dataset has its own)
     runs/<name>/       run folders (:mod:`musig.runs`); default runs are named after their method
     jobs/current.json  the running job; its existence is the lock (one job at a time)
@@ -17,12 +18,9 @@ written atomically, so a cancelled or crashed job never leaves half a run behind
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import re
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +29,7 @@ import pandas as pd
 from musig.data import load_dataset
 from musig.metrics import METRICS
 from musig.utils import atomic_write_json
+from musig.workspace import shipped
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO / "sample_data"
@@ -87,10 +86,26 @@ class Workspace:
 
     @classmethod
     def open(cls, data: str | Path, home: str | Path) -> Workspace:
-        """Workspace of dataset folder ``data`` under ``home`` (the dataset is validated)."""
-        ds = load_dataset(data)
-        own = ds.challenge is not None and ds.truth is not None
-        return cls(Path(data).resolve(), Path(home).resolve() / ds.fingerprint, own)
+        """Workspace of dataset folder ``data`` under ``home``.
+
+        The dataset is loaded (and validated) the first time its files are seen; its
+        fingerprint is then remembered in ``HOME/datasets.json`` under a hash of those files,
+        and a dataset that ships prepared runs records it in their manifest, so later opens
+        (and a fresh clone's first) take milliseconds instead of parsing every playlist.
+        """
+        data, home = Path(data).resolve(), Path(home).resolve()
+        key = shipped.content_key(data) if data.is_dir() else None
+        known = read_json(home / "datasets.json").get(key) if key else None
+        manifest = shipped.read_manifest(data) if key else None
+        if known is None and manifest and manifest.get("content_key") == key:
+            known = {"fingerprint": manifest["dataset_fingerprint"], "own_split": False}
+        if known is None:
+            ds = load_dataset(data)
+            own = ds.challenge is not None and ds.truth is not None
+            known = {"fingerprint": ds.fingerprint, "own_split": own}
+            if key:
+                _remember(home / "datasets.json", key, known)
+        return cls(data, home / known["fingerprint"], bool(known["own_split"]))
 
     split_dir = property(lambda self: self.data if self.own_split else self.root / "split")
     runs_dir = property(lambda self: self.root / "runs")
@@ -99,10 +114,14 @@ class Workspace:
 
     def defaults(self) -> dict[str, dict]:
         """Default runs of this workspace: method -> config overrides; unless set otherwise,
-        every registered method, the cheapest to train first (the app fills up fastest)."""
+        those the dataset ships runs of, else every registered method, the cheapest to train
+        first (the app fills up fastest)."""
         file = self.root / "workspace.json"
         if file.is_file():  # a list of pairs: JSON objects may come back key-sorted
             return dict(json.loads(file.read_text())["defaults"])
+        manifest = shipped.read_manifest(self.data)
+        if manifest and manifest.get("defaults"):
+            return dict(manifest["defaults"])
         from musig.methods import METHODS, by_cost
 
         return {m: {} for m in reversed(by_cost(METHODS))}
@@ -162,14 +181,11 @@ class Workspace:
         than the method's current defaults, or on another audio extractor's features (the code
         changed since), in their order."""
         from musig.audio import EXTRACTOR_VERSION
-        from musig.fitting import config_to_dict
-        from musig.methods import get, resolve_config
         from musig.runs import read_run_meta
 
         out = []
         for name, overrides in self.defaults().items():
-            cfg = resolve_config(name, overrides)
-            want = json.loads(json.dumps([config_to_dict(cfg), get(name).describe_graph(cfg)]))
+            want = shipped.signature(name, overrides)
             try:
                 meta = read_run_meta(self.runs_dir / name)
                 have = [meta["config"], meta["graph"]]
@@ -198,109 +214,19 @@ class Workspace:
         return list(self.scenario_pids())
 
 
-# --- first start: split, default runs, their evaluation --------------------------------------
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
 
 
-@contextmanager
-def _file_lock(path: Path):
-    """Exclusive advisory lock; a second app process on the same home waits here."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def bootstrap(
-    ws: Workspace,
-    *,
-    defaults: Mapping[str, dict] | None = None,
-    progress: Callable[[str, float], None] | None = None,
-) -> list[str]:
-    """Make the split and train + evaluate every missing default run (in this process).
-
-    Args:
-        defaults: method -> overrides; recorded as the workspace's defaults on first call.
-        progress: called with (message, fraction done in [0, 1]).
-    Returns:
-        Names of the runs trained now (empty when everything was there).
-    Raises:
-        RuntimeError: naming the default runs that failed to train (the others are saved).
-    """
-    from musig.evaluation import evaluate_run
-    from musig.features import load_features
-    from musig.methods import get, resolve_config
-    from musig.pipeline import needs_features, train_run
-
-    say = progress or (lambda msg, frac: None)
-    with _file_lock(ws.root / "bootstrap.lock"):
-        if defaults is not None or not (ws.root / "workspace.json").is_file():
-            ws.set_defaults(defaults if defaults is not None else ws.defaults())
-        say("Drawing the evaluation split", 0.0)
-        split = load_dataset(ws.ensure_split())
-        missing = ws.missing_defaults()
-        failed: dict[str, str] = {}
-        features = None
-        if any(needs_features(get(m), resolve_config(m, ws.defaults()[m])) for m in missing):
-            say("Extracting audio features (cached on disk)", 0.0)
-            features = load_features(split)
-        for i, method in enumerate(missing):
-            overrides = ws.defaults()[method]
-            steps = getattr(resolve_config(method, overrides), "steps", None)
-            what = f"Training {method} ({i + 1}/{len(missing)})"
-
-            def on_record(rec: dict, i=i, what=what, steps=steps) -> None:
-                if steps and rec.get("kind") == "train":
-                    done = rec["step"] / steps
-                    say(f"{what}: step {rec['step']}/{steps}", (i + done) / len(missing))
-
-            say(what, i / len(missing))
-            try:
-                train_run(
-                    split,
-                    method,
-                    ws.runs_dir / method,
-                    overrides=overrides,
-                    features=features,
-                    callback=on_record,
-                )
-            except Exception as e:  # one failing method must not hold back the others
-                failed[method] = f"{type(e).__name__}: {e}"
-        for info in ws.list_runs():
-            if "challenge" not in info.metrics:
-                say(f"Evaluating {info.name}", 1.0)
-                evaluate_run(info.path, split)
-        say("Ready", 1.0)
-    if failed:
-        raise RuntimeError("; ".join(f"{m}: {why}" for m, why in failed.items()))
-    return missing
-
-
-class Bootstrap:
-    """:func:`bootstrap` in a background thread, so every session can watch one shared run."""
-
-    def __init__(self, ws: Workspace):
-        self.ws = ws
-        self.message, self.fraction, self.error = "Loading musig", 0.0, None
-        self.done = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="musig-bootstrap")
-
-    def start(self) -> Bootstrap:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            bootstrap(self.ws, progress=self._update)
-        except Exception as e:  # shown in the app; the next start tries again
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            self.done.set()
-
-    def _update(self, message: str, fraction: float) -> None:
-        self.message, self.fraction = message, min(max(fraction, 0.0), 1.0)
+def _remember(path: Path, key: str, value: dict) -> None:
+    """Add one entry to a small JSON cache; a cache that cannot be written is only slower."""
+    try:
+        atomic_write_json(path, {**read_json(path), key: value})
+    except OSError:
+        pass
 
 
 # --- results of the saved runs ---------------------------------------------------------------

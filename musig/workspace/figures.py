@@ -18,6 +18,33 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 UNKNOWN = "#c7c7c7"
 
 
+MAP_POINTS = 200_000  # most points a map draws: beyond, a seeded sample (see map_rows)
+LIBRARY = "your library"  # the trace of library tracks (rows whose "source" is "library")
+
+
+def map_rows(
+    xy: np.ndarray, keep: np.ndarray | None = None, max_points: int = MAP_POINTS, seed: int = 0
+) -> np.ndarray:
+    """Rows a map draws: every placed row up to ``max_points``; beyond, a seeded sample of them
+    plus every row of ``keep`` (found, selected, seeds, library tracks), so that what the page
+    talks about is always on the map.
+
+    Args:
+        xy: float (N, 2) positions, NaN rows for tracks without one.
+        keep: int64 rows drawn whatever the sample.
+    Returns:
+        int64 sorted rows with finite positions.
+    """
+    ok = np.flatnonzero(np.isfinite(xy).all(1))
+    if len(ok) <= max_points:
+        return ok
+    keep = np.intersect1d(np.asarray([] if keep is None else keep, np.int64), ok)
+    rest = np.setdiff1d(ok, keep, assume_unique=True)
+    n = max(max_points - len(keep), 0)
+    sample = np.random.default_rng(seed).choice(rest, n, replace=False)
+    return np.union1d(sample, keep)
+
+
 def map_figure(
     frame: pd.DataFrame,
     xy: np.ndarray,
@@ -26,16 +53,25 @@ def map_figure(
     highlight: dict[str, np.ndarray] | None = None,
     point: tuple[str, np.ndarray] | None = None,
     height: int = 520,
+    max_points: int = MAP_POINTS,
 ) -> go.Figure:
     """WebGL scatter of a run's 2-D map; customdata holds the track id of every point.
 
     Args:
-        frame: track table (track_name, artist_name, genre, popularity, cold).
+        frame: track table (track_name, artist_name, genre, popularity, cold; optional
+            ``source``: rows of "library" are drawn as one trace of their own marker).
         xy: float32 (N, 2) map, NaN rows for tracks the run cannot place.
         highlight: label -> int64 track ids drawn on top (seeds, completions, selection).
         point: (label, float (2,)) one extra marker, e.g. an uploaded track.
+        max_points: most points drawn (:func:`map_rows`); ``layout.meta`` says how many were.
     """
-    ok = np.flatnonzero(np.isfinite(xy).all(1))
+    library = (
+        (frame["source"] == "library").to_numpy()
+        if "source" in frame
+        else np.zeros(len(frame), bool)
+    )
+    marked = [np.asarray(ids, np.int64) for ids in (highlight or {}).values()]
+    ok = map_rows(xy, np.concatenate([np.flatnonzero(library), *marked]), max_points)
     f = frame.iloc[ok]
     hover = f["track_name"] + " — " + f["artist_name"] + " · " + f["genre"].replace("", "?")
     fig = go.Figure()
@@ -52,26 +88,31 @@ def map_figure(
             marker={"size": 6, "opacity": 0.75, **marker},
         )
 
+    mine = library[ok]
+    f = f[~mine]  # catalog rows, coloured; library rows get one trace after them
+    rows_of = np.flatnonzero(~mine)
     if color_by in ("genre", "cold-start"):
         col = f["genre"].replace("", "(unknown)") if color_by == "genre" else f["cold"]
         if color_by == "cold-start":
             col = col.map({True: "cold-start (no training playlist)", False: "in playlists"})
         for j, value in enumerate(sorted(set(col) - {"(unknown)"}) + ["(unknown)"]):
-            rows = np.flatnonzero((col == value).to_numpy())
+            rows = rows_of[(col == value).to_numpy()]
             color = UNKNOWN if value == "(unknown)" else PALETTE[j % len(PALETTE)]
             if len(rows):
                 fig.add_trace(scatter(rows, str(value), color=color))
     else:
         if color_by == "artist":
-            codes = pd.factorize(f["artist_name"])[0]
-            marker = {"color": codes, "colorscale": "Turbo"}
+            marker = {"color": pd.factorize(f["artist_name"])[0], "colorscale": "Turbo"}
         else:
             marker = {
                 "color": np.log1p(f["popularity"].to_numpy(float)),
                 "colorscale": "Viridis",
                 "colorbar": {"title": "log(1+playlists)"},
             }
-        fig.add_trace(scatter(np.arange(len(f)), color_by, **marker))
+        fig.add_trace(scatter(rows_of, color_by, **marker))
+    if mine.any():
+        style = {"size": 9, "symbol": "triangle-up", "color": "#111111", "opacity": 0.9}
+        fig.add_trace(scatter(np.flatnonzero(mine), LIBRARY, **style))
     marks = (
         ("star", "black"),
         ("diamond", "#ff00aa"),
@@ -101,6 +142,7 @@ def map_figure(
         xaxis={"visible": False},
         yaxis={"visible": False},
         dragmode="lasso",
+        meta={"drawn": len(ok), "placed": int(np.isfinite(xy).all(1).sum())},
     )
     return fig
 

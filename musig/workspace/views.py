@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from musig.data import Dataset
+from musig.utils import atomic_write_json
 from musig.workspace.core import AUDIO_TYPES
 
 
@@ -21,6 +23,55 @@ def track_table(dataset: Dataset) -> pd.DataFrame:
     t["popularity"] = dataset.popularity
     t["cold"] = dataset.popularity == 0
     return t
+
+
+def library_table(lib) -> pd.DataFrame:
+    """Library tracks as rows of the track table, to go after the catalog's (joint ids N..):
+    title (the file name when untagged) as track_name, artist, genre, popularity 0, not cold,
+    source "library", and the file's path relative to the library root."""
+    t = lib.tracks
+    title = t["title"].where(t["title"] != "", t["path"].map(lambda p: Path(p).stem))
+    return pd.DataFrame(
+        {
+            "track_uri": "",
+            "track_name": title.to_numpy(),
+            "artist_name": t["artist"].to_numpy(),
+            "genre": t["genre"].to_numpy(),
+            "popularity": 0,
+            "cold": False,
+            "source": "library",
+            "path": t["path"].to_numpy(),
+        }
+    )
+
+
+def joint_table(catalog: pd.DataFrame, library: pd.DataFrame | None) -> pd.DataFrame:
+    """The catalog's track table (source "catalog") followed by library rows, if any: row i is
+    joint id i (see :func:`musig.library.complete_ids`)."""
+    catalog = catalog.assign(source="catalog")
+    if library is None or library.empty:
+        return catalog
+    return pd.concat([catalog, library], ignore_index=True)
+
+
+def joint_map(map2d: np.ndarray, library_xy: np.ndarray | None, num_library: int) -> np.ndarray:
+    """float32 (N + M, 2): the run's map, then library tracks where the run placed them (NaN
+    where it cannot: a run that cannot embed them)."""
+    xy = np.full((num_library, 2), np.nan, np.float32) if library_xy is None else library_xy
+    return np.vstack([map2d, np.asarray(xy, np.float32).reshape(num_library, 2)])
+
+
+def remembered_library(ws) -> Path | None:
+    """The music folder last opened on the Library page of this workspace, if any."""
+    file = Path(ws.root) / "library.json"
+    try:
+        return Path(json.loads(file.read_text())["root"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def remember_library(ws, root: str | Path) -> None:
+    atomic_write_json(Path(ws.root) / "library.json", {"root": str(root)})
 
 
 def jaccard(a: Sequence, b: Sequence) -> float:
