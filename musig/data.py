@@ -1,9 +1,9 @@
 """Dataset folders: MPD-format playlist slices, a track catalog and challenge sets.
 
 A dataset folder holds ``playlists/mpd.slice.<a>-<b>.json[.gz]`` (Million Playlist Dataset
-format), an optional ``tracks.csv`` catalog, optional ``challenge_set.json`` and
-``challenge_truth.json`` and an optional ``features.csv`` / ``features.parquet`` table (read by
-:func:`musig.features.load_feature_table`).
+format; ``data/``, as the MPD is downloaded, works too), an optional ``tracks.csv`` catalog,
+optional ``challenge_set.json`` and ``challenge_truth.json`` and an optional ``features.csv`` /
+``features.parquet`` table (read by :func:`musig.features.load_feature_table`).
 :func:`load_dataset` turns it into one shared track index (catalog rows first, then URIs seen only
 in playlists, in first-seen order) and a CSR matrix of playlists over that index. Slice files are
 parsed one at a time, so the JSON text of the 1,000 MPD slices never sits in memory at once.
@@ -23,11 +23,11 @@ from musig.mpd import (
     ChallengePlaylist,
     as_text,
     check_playlist,
+    dataset_slice_files,
     int_or_none,
     read_dataset_challenge,
     read_dataset_truth,
     read_json,
-    slice_files,
 )
 from musig.utils import fingerprint
 
@@ -204,11 +204,12 @@ def load_dataset(root: str | Path) -> Dataset:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: not a dataset folder")
-    slices = slice_files(root / "playlists")
+    slices = dataset_slice_files(root)
     catalog_path = root / "tracks.csv"
     if not slices and not catalog_path.exists():
         raise ValueError(
-            f"{root}: no tracks.csv and no playlists/mpd.slice.*.json[.gz]; not a dataset folder"
+            f"{root}: no tracks.csv and no playlists/ or data/ mpd.slice.*.json[.gz]; "
+            "not a dataset folder"
         )
     catalog = _read_catalog(catalog_path) if catalog_path.exists() else _empty_catalog()
     uri_to_index = dict(zip(catalog["track_uri"].tolist(), range(len(catalog)), strict=True))

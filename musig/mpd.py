@@ -45,6 +45,20 @@ def slice_files(folder: Path) -> list[Path]:
     return sorted((p for p in files if p.is_file()), key=key)
 
 
+SLICE_FOLDERS = ("playlists", "data")  # musig's layout, and the MPD download's
+
+
+def dataset_slice_files(root: Path) -> list[Path]:
+    """A dataset folder's playlist slices: under ``playlists/`` or, as the MPD is downloaded,
+    ``data/``; slices in both is an error (which would be the dataset?)."""
+    found = {name: slice_files(root / name) for name in SLICE_FOLDERS}
+    if all(found.values()):
+        raise ValueError(
+            f"{root}: playlist slices in both playlists/ and data/; keep one of the two folders"
+        )
+    return found["playlists"] or found["data"]
+
+
 def read_json(path: Path) -> object:
     """Parse a ``.json`` or ``.json.gz`` file; a read or parse failure is a ValueError naming it."""
     try:
