@@ -6,14 +6,15 @@ content, playlists draw a taste from one or two of ``num_scenes`` scenes and pic
 replacement with probability ∝ popularity**a * exp(b cos(taste, z)). What changes is the scale
 and the tail:
 
-- **A virtual universe of tracks.** ``universe_tracks`` tracks (by artist: long-tailed artist
-  sizes, artist and track log-popularity) exist; the catalog of a world is the tracks its
-  playlists drew plus ``cold_fraction`` never-drawn ones ("new releases"), as the MPD's 2.26M
-  tracks are simply those its playlists hold. Heaps' law follows: more playlists find more of the
-  tail (``benchmarks/results/world_report_mpd_*.txt`` measures it against the MPD).
+- **A virtual universe of tracks.** ``universe_tracks`` tracks exist, by artist: long-tailed
+  artist sizes, a lognormal artist popularity and a power-law tail of rare tracks within each
+  artist (:func:`_popularity`). The catalog of a world is the tracks its playlists drew plus
+  ``cold_fraction`` never-drawn ones ("new releases"), as the MPD's 2.26M tracks are simply
+  those its playlists hold. Heaps' law follows: more playlists find more of the tail
+  (``benchmarks/results/world_report_mpd_*.txt`` measures it against the MPD).
 - **Thinning.** Only universe tracks whose popularity alone would put them in at least
   ``min_expected_count`` playlists of this world are materialised (drawn by truncated sampling,
-  never generated and dropped), so a 2,000-playlist world does not build 20M latents.
+  never generated and dropped), so a 2,000-playlist world does not build 8M latents.
 - **MPD lengths.** Truncated lognormal on [5, 250]: median 49, mean 66.3.
 
 The sampler (:mod:`musig.synth.mpd_sample`) and the content table

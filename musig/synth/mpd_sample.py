@@ -1,4 +1,4 @@
-"""Playlists of an MPD-profile world: tastes per slice, a scalable sampler and the oracle.
+"""Playlists of an MPD-profile world: tastes per slice and a scalable sampler.
 
 The model is the default profile's: playlist ``t`` with unit tastes ``u_1, u_2`` (equal unless it
 mixes two scenes) draws tracks without replacement (Plackett-Luce, i.e. Gumbel top-k) from
@@ -15,15 +15,19 @@ playlist is O(playlists x tracks), 2e12 at MPD size, so the sampler splits the c
 - **Tail, importance-sampled.** ``tail_candidates`` candidates per playlist come from a proposal
   ``q``: with probability ``1 - defensive_share`` the scene's next ``tail_size`` tracks ∝ that
   scene score, else any track ∝ popularity**``defensive_power`` (flatter, so rare tracks near
-  the taste come up too). A candidate in the playlist's head is discarded; the
-  others get the key ``log p̃_t(j) - log(m q(j)) + Gumbel``, whose maximum over ``m`` draws
-  approximates the Gumbel maximum over the whole tail (Ẑ = mean p̃/q is unbiased).
+  the taste come up too). A candidate in the playlist's head is discarded; the others get the
+  key ``log p̃_t(j) - log(m q(j)) + Gumbel``, whose maximum over ``m`` draws approximates the
+  Gumbel maximum over the whole tail (Ẑ = mean p̃/q is unbiased).
 
 The playlist is the top ``L`` keys over head and tail, in key order. It is exact when the tail
-holds no mass and approximate otherwise: at a 1,000-playlist world the head holds most of
-``p_t`` and drawn tracks score within about 1 % of exact Gumbel top-k in mean ``b cos``
-(``tests/test_synth_mpd.py`` checks it against :func:`exact_slice`). Tastes come from a stream
-per slice, so :func:`log_probs` recomputes any playlist's ``p_t`` without sampling again.
+holds no mass and approximate otherwise. On the 50k-playlist world (``python -m
+benchmarks.mpd_sampler``) the heads hold about half of a playlist's probability and heads plus
+tail lists 97 %; tracks drawn score within 0.5 % of exact Gumbel top-k over the whole universe
+in mean ``b cos(taste, z)`` and lean to popular ones (mean log-popularity 0.35 higher): finite
+importance samples underestimate the heavy-tailed tail mass.
+``tests/test_synth_mpd.py`` checks both against :func:`exact_slice`. Tastes come from a stream
+per slice, so :func:`musig.synth.mpd_oracle.log_probs` recomputes any playlist's ``p_t``
+without sampling again.
 """
 
 from __future__ import annotations
