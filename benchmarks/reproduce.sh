@@ -31,6 +31,19 @@ python -m musig features --data results/world2
 python -m musig split --data results/world2 --out results/world2_split
 python -m musig evaluate --data results/world2_split --out results/world2_results
 
+# The long-tail world shaped like the MPD (frozen seed 2021): its statistics against the MPD's, its
+# features table against the sample world's audio, its sampler against exact sampling; timings.
+python -m musig generate --profile mpd --playlists 50000 --seed 2021 --out results/longtail
+python -m benchmarks.world_report --data results/longtail | tee results/world_report_mpd_50k.txt
+python -m benchmarks.feature_calibration --table-world results/longtail \
+  | tee results/feature_calibration.txt
+python -m benchmarks.mpd_sampler --playlists 50000 --seed 2021 --rows 100 \
+  | tee results/mpd_sampler_50k.txt
+/usr/bin/time -v python -m musig generate --profile mpd --playlists 100000 --out results/mpd100k
+python -m benchmarks.world_report --data results/mpd100k --stats-only \
+  | tee results/world_report_mpd_100k.txt
+/usr/bin/time -v python -m musig generate --profile mpd --playlists 1000000 --out results/mpd1m
+
 # Speed.
 python -m benchmarks.bench_sampler | tee results/bench_sampler.txt
 python -m benchmarks.bench_train --data sample_data | tee results/bench_train.txt

@@ -30,13 +30,29 @@ def _overrides(pairs: list[str]) -> dict:
 
 
 def cmd_generate(a) -> None:
+    if a.profile == "mpd":
+        from musig.synth import MpdConfig, generate_mpd_world
+
+        if a.tracks is not None:
+            raise ValueError("--tracks: the MPD profile's catalog grows with --playlists")
+        if a.audio != "examples":
+            raise ValueError("--audio: the MPD profile writes example clips only")
+        given = {"num_playlists": a.playlists, "num_genres": a.genres}
+        cfg = MpdConfig(seed=a.seed, **{k: v for k, v in given.items() if v is not None})
+        generate_mpd_world(a.out, cfg, workers=a.workers, progress=not a.quiet)
+        counts = json.loads((a.out / "world.json").read_text())["counts"]
+        print(
+            f"wrote {a.out}: {counts['tracks']} tracks ({counts['cold_tracks']} cold), "
+            f"{counts['playlists']} playlists, {counts['entries']} entries, {cfg.num_genres} genres"
+        )
+        return
     from musig.synth import WorldConfig, generate_world
 
-    cfg = WorldConfig(
-        num_tracks=a.tracks, num_playlists=a.playlists, num_genres=a.genres, seed=a.seed
-    )
+    tracks, playlists = a.tracks or 5000, a.playlists or 10000
+    genres = a.genres or 10
+    cfg = WorldConfig(num_tracks=tracks, num_playlists=playlists, num_genres=genres, seed=a.seed)
     generate_world(a.out, cfg, audio_files=a.audio, progress=not a.quiet)
-    print(f"wrote {a.out}: {a.tracks} tracks, {a.playlists} playlists, {a.genres} genres")
+    print(f"wrote {a.out}: {tracks} tracks, {playlists} playlists, {genres} genres")
 
 
 def cmd_features(a) -> None:
@@ -355,9 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="write a synthetic world (dataset folder with audio)")
     g.add_argument("--out", required=True, type=Path)
-    g.add_argument("--tracks", type=int, default=5000)
-    g.add_argument("--playlists", type=int, default=10000)
-    g.add_argument("--genres", type=int, default=10)
+    g.add_argument(
+        "--profile",
+        choices=("default", "mpd"),
+        default="default",
+        help="default: the sample world's generator; mpd: Million Playlist Dataset shape and long "
+        "tail at any size (gzipped slices in data/, a features table, a few clips)",
+    )
+    g.add_argument("--tracks", type=int, help="default profile: catalog size (default 5000)")
+    g.add_argument("--playlists", type=int, help="default 10000 (mpd profile: 50000)")
+    g.add_argument("--genres", type=int, help="default 10")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument(
         "--audio",
@@ -365,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="examples",
         help="which audio files to write (others are re-rendered on demand)",
     )
+    g.add_argument("--workers", type=int, help="mpd profile: processes (default: all cores)")
     g.set_defaults(fn=cmd_generate)
 
     f = sub.add_parser("features", help="extract and cache content features of a dataset")

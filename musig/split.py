@@ -12,7 +12,8 @@ A split folder is a dataset folder of its own (readable with :func:`musig.data.l
   and in no seed, only among held-out tracks, so only content can place them.
 - ``split.json``: config, scenarios used with their pids, counts and the source fingerprint.
 - copies of the source's ``features.csv``/``features.parquet``, ``world.json``, ``audio/``,
-  ``cache/`` and the audio files ``tracks.csv`` points to, so content features stay available.
+  ``cache/``, ``truth/`` and the audio files ``tracks.csv`` points to, so content features (and
+  an MPD-profile world's generator side) stay available.
 - ``validation/`` (when ``num_val_playlists > 0``): a split of the training playlists, for tuning.
 """
 
@@ -161,7 +162,7 @@ def _extra_files(root: Path, audio_paths: list[str]) -> list[Path]:
     for name in ("features.csv", "features.parquet", "world.json"):
         if (root / name).is_file():
             rels.add(Path(name))
-    for folder in ("audio", "cache"):
+    for folder in ("audio", "cache", "truth"):  # truth/: an MPD-profile world's generator side
         if (root / folder).is_dir():
             rels.update(p.relative_to(root) for p in (root / folder).rglob("*") if p.is_file())
     for a in audio_paths:

@@ -74,6 +74,19 @@ def test_mpd_quirks_and_slice_order(tmp_path: Path) -> None:
     assert ds.challenge is None and ds.truth is None
 
 
+def test_slices_under_data_as_the_mpd_download(tmp_path: Path) -> None:
+    info = {"generated_on": "x", "slice": "0-999", "version": "v1"}
+    pl = {"pid": 3, "name": "Road", "tracks": [_mpd_track("s:9", 0), _mpd_track("s:8", 1)]}
+    _write_json(tmp_path / "data" / "mpd.slice.0-999.json.gz", {"info": info, "playlists": [pl]})
+    ds = load_dataset(tmp_path)
+    np.testing.assert_array_equal(ds.pids, [3])
+    assert ds.tracks["track_uri"].tolist() == ["s:9", "s:8"]
+    # Both folders would make the dataset ambiguous.
+    _write_json(tmp_path / "playlists" / "mpd.slice.0-999.json", {"info": info, "playlists": []})
+    with pytest.raises(ValueError, match="both playlists/ and data/"):
+        load_dataset(tmp_path)
+
+
 def test_mpd_challenge_format(tmp_path: Path) -> None:
     write_dataset(tmp_path, _catalog(), _playlists())
     ch = {

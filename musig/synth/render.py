@@ -9,6 +9,7 @@ register and stereo width on top of it. A track renders identically every time.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -142,15 +143,38 @@ def render_track(world: dict | str | Path | WorldConfig, track_uri: str) -> tupl
     Returns:
         (y, sr): y float32 (round(clip_seconds * sr),) mono in [-1, 1]; sr int.
     """
+    from musig.synth.mpd import is_mpd_world
+
+    if is_mpd_world(world) or (
+        isinstance(world, str | Path) and is_mpd_world(_read_json(Path(world)))
+    ):
+        from musig.synth.mpd_oracle import render_mpd_track
+
+        return render_mpd_track(world, track_uri)
     cfg = world_config(world)
     i = _track_index(cfg, track_uri)
     cat, styles = world_truth(cfg), _styles(cfg)
     rng = np.random.default_rng([cfg.seed, STREAM_AUDIO, i])
-    sr, n = cfg.sr, int(round(cfg.clip_seconds * cfg.sr))
     a = np.zeros(len(AUDIBLE_DIMS))
     a[: cfg.audible_dims] = cat.z[i, : cfg.audible_dims]
-    tempo, bright, valence, grit, sustain, drums, register, width = a
     rs, hs = styles[cat.rhythm_genre[cat.artist[i]]], styles[cat.harmony_genre[cat.artist[i]]]
+    return render_clip(cfg, a, rs, hs, rng)
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads((path / "world.json" if path.is_dir() else path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None  # world_config reports unreadable files
+
+
+def render_clip(
+    cfg: WorldConfig, a: np.ndarray, rs: dict, hs: dict, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """A clip from its audible coordinates a (8,), rhythm and harmony styles (``_styles``
+    entries) and the track's own random stream: (y float32 (n,), sr)."""
+    sr, n = cfg.sr, int(round(cfg.clip_seconds * cfg.sr))
+    tempo, bright, valence, grit, sustain, drums, register, width = a
 
     # Time grid: sixteenth steps, swing delays odd steps; the clip starts mid-bar like a preview.
     bpm = float(np.clip(115 * 2 ** (0.25 * tempo) * (1 + 0.02 * rng.standard_normal()), 72, 172))
