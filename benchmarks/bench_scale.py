@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -37,7 +38,13 @@ STAGES = (
 
 
 def _peak_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    """Peak resident memory of this process or any worker it waited for (the loader's and the
+    generator's processes), the larger of the two."""
+    peaks = (
+        resource.getrusage(who).ru_maxrss
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return max(peaks) / 2**20  # KiB on Linux
 
 
 def run_stage(stage: str, work: Path) -> dict:
@@ -139,8 +146,14 @@ def prepare(work: Path, playlists: int, seed: int) -> None:
         if out.exists():
             continue
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "musig", "-q", *args], check=True)
-        print(f"{args[0]}: {time.perf_counter() - t:.0f} s", flush=True)
+        proc = subprocess.Popen([sys.executable, "-m", "musig", "-q", *args])
+        _, status, usage = os.wait4(proc.pid, 0)  # the usage of this child and its workers
+        if status:
+            raise SystemExit(f"{args[0]} failed")
+        took, gb = time.perf_counter() - t, usage.ru_maxrss / 2**20
+        print(f"{args[0]}: {took:.0f} s, peak {gb:.2f} GB", flush=True)
+        with (work / "bench_scale.jsonl").open("a") as f:
+            f.write(json.dumps({"stage": args[0], "seconds": took, "peak_gb": gb}) + "\n")
 
 
 def main() -> None:

@@ -191,3 +191,28 @@ def test_example_clips_rerender_and_cli_checks(world, capsys):
         synth.render_track(world, "synth:track:9999999")
     assert cli_main(["generate", "--profile", "mpd", "--tracks", "10", "--out", "x"]) == 2
     assert "--tracks" in capsys.readouterr().err
+
+
+def test_small_long_tail_world_end_to_end(world, ds, tmp_path, capsys):
+    """The scale paths on a small long-tail world: the acoustic kNN by the approximate index
+    (threshold forced below the catalog), the MPD's download layout with playlists only, and
+    MUSIG trained over the approximate relation."""
+    graph = tmp_path / "graph"
+    forced = ["--set", "graph.exact_knn_max=1000"]
+    assert cli_main(["-q", "graph", "--data", str(world), "--out", str(graph), *forced]) == 0
+    assert ds.num_tracks > 1000  # so the index, not the exact search, built the relation
+    assert "acoustic" in capsys.readouterr().out
+    run = tmp_path / "musig"
+    steps = ["--set", "steps=20", "--set", "eval_every=10", "--no-map"]
+    args = ["-q", "train", "--data", str(world), "--method", "musig", "--out", str(run)]
+    assert cli_main([*args, "--graph", str(graph), *forced, *steps]) == 0
+    assert (run / "run.json").is_file()
+
+    download = tmp_path / "download"  # as from the MPD's site: data/ and nothing else
+    (download / "data").mkdir(parents=True)
+    for f in sorted((world / "data").iterdir())[:2]:
+        (download / "data" / f.name).write_bytes(f.read_bytes())
+    train = ["-q", "train", "--data", str(download)]
+    assert cli_main([*train, "--method", "als", "--out", str(tmp_path / "als"), "--no-map"]) == 0
+    assert cli_main([*train, "--method", "content", "--out", str(tmp_path / "c")]) == 2
+    assert "features" in capsys.readouterr().err
