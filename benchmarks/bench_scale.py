@@ -22,6 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+SPEED_CHALLENGE = "speed_challenge.json"
 # MUSIG's configuration at MPD size: what the 1M quality numbers of the README use.
 MUSIG_SCALE = {"steps": 6000, "eval_every": 1000, "batch_size": 512}
 STAGES = (
@@ -49,7 +52,7 @@ def _peak_gb() -> float:
 
 def run_stage(stage: str, work: Path) -> dict:
     """One stage, in this process; returns what it measured."""
-    split = work / "split"
+    split = work / "split" if (work / "split").is_dir() else work / "world"  # --no-split
     t0 = time.perf_counter()
     if stage == "load":
         from musig.data import load_dataset
@@ -77,8 +80,6 @@ def run_stage(stage: str, work: Path) -> dict:
         )
         out = {"entries": g.num_edges, "window": cfg.window, "min": cfg.min_cooccurrence}
     elif stage in ("knn", "knn_recall"):
-        import numpy as np
-
         from musig.data import load_dataset
         from musig.features import load_features
         from musig.knn import approximate_neighbors, knn_graph
@@ -115,8 +116,10 @@ def run_stage(stage: str, work: Path) -> dict:
     elif stage == "recommend":
         from musig.cli import main
 
+        speed_only = work / SPEED_CHALLENGE
+        challenge = ["--challenge", str(speed_only)] if speed_only.is_file() else []
         rc = main(["-q", "recommend", "--run", str(work / "run-musig"), "--data", str(split),
-                   "--out", str(work / "submission.csv")])  # fmt: skip
+                   "--out", str(work / "submission.csv"), *challenge])  # fmt: skip
         out = {"returncode": rc}
     elif stage == "map":
         from musig.maps import umap_2d
@@ -134,16 +137,37 @@ def run_stage(stage: str, work: Path) -> dict:
     return {"stage": stage, "seconds": time.perf_counter() - t0, "peak_gb": _peak_gb(), **out}
 
 
-def prepare(work: Path, playlists: int, seed: int) -> None:
-    """Generate the world and split it, unless already there (timed, printed)."""
-    world, split = work / "world", work / "split"
+def write_speed_challenge(world: Path, out: Path, n: int = 10_000, seed: int = 0) -> None:
+    """A challenge set for timing ``recommend`` without a split: ``n`` of the world's own
+    playlists, their first five tracks as seeds, under new pids. Its truth is in the training
+    data, so it measures speed only, never quality."""
+    from musig.data import load_dataset
+
+    ds = load_dataset(world)
+    rng = np.random.default_rng(seed)
+    uris = ds.tracks["track_uri"].to_numpy()
+    base = int(ds.pids.max()) + 1
+    playlists = []
+    for j, i in enumerate(np.sort(rng.choice(ds.num_playlists, n, replace=False))):
+        tracks = ds.playlist(i)
+        seeds = [{"pos": p, "track_uri": str(uris[t])} for p, t in enumerate(tracks[:5])]
+        rest = len(tracks) - len(seeds)
+        entry = {"pid": base + j, "num_samples": len(seeds), "num_holdouts": rest}
+        playlists.append({**entry, "num_tracks": len(tracks), "tracks": seeds})
+    out.write_text(json.dumps({"playlists": playlists}))
+
+
+def prepare(work: Path, playlists: int, seed: int, split_it: bool = True) -> None:
+    """Generate the world and split it, unless already there (timed, printed); without the
+    split, a speed-only challenge set for ``recommend``."""
+    world, split = work / "world", work / ("split" if split_it else "world")
     steps = [
         (world, ["generate", "--profile", "mpd", "--playlists", str(playlists), "--seed",
                  str(seed), "--out", str(world)]),
         (split, ["split", "--data", str(world), "--out", str(split), "--test", "10000"]),
     ]  # fmt: skip
     for out, args in steps:
-        if out.exists():
+        if out.exists() or (args[0] == "split" and not split_it):
             continue
         t = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "musig", "-q", *args])
@@ -154,6 +178,8 @@ def prepare(work: Path, playlists: int, seed: int) -> None:
         print(f"{args[0]}: {took:.0f} s, peak {gb:.2f} GB", flush=True)
         with (work / "bench_scale.jsonl").open("a") as f:
             f.write(json.dumps({"stage": args[0], "seconds": took, "peak_gb": gb}) + "\n")
+    if not split_it and not (work / SPEED_CHALLENGE).is_file():
+        write_speed_challenge(world, work / SPEED_CHALLENGE)
 
 
 def main() -> None:
@@ -164,12 +190,18 @@ def main() -> None:
     ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
     ap.add_argument("--stage", help=argparse.SUPPRESS)  # internal: run one stage in this process
     ap.add_argument("--clean", action="store_true", help="delete WORK afterwards")
+    ap.add_argument(
+        "--no-split",
+        action="store_true",
+        help="stages read the generated world itself (no evaluation split: timing and memory "
+        "only; recommend completes a speed-only challenge set of the world's own playlists)",
+    )
     a = ap.parse_args()
     if a.stage:
         print(json.dumps(run_stage(a.stage, a.work)))
         return
     a.work.mkdir(parents=True, exist_ok=True)
-    prepare(a.work, a.playlists, a.seed)
+    prepare(a.work, a.playlists, a.seed, split_it=not a.no_split)
     print(f"{'stage':>12} {'wall s':>8} {'peak GB':>8}  details")
     for stage in a.stages:
         cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--work", str(a.work)]
