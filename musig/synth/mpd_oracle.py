@@ -10,7 +10,6 @@ every playlist, approximate only for its importance-sampled tail.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,37 +95,3 @@ def log_probs(world: str | Path, pids: np.ndarray | list[int] | int) -> np.ndarr
             k[mix] = np.logaddexp(k[mix], taste[mix, 1] @ unit.T)
         out[:, a : a + len(bias)] = k + bias
     return out[0] if one else out
-
-
-def render_mpd_clip(
-    cfg: MpdConfig, i: int, z: np.ndarray, rhythm: int, harmony: int
-) -> tuple[np.ndarray, int]:
-    """Clip of catalog track ``i`` from its latent z (D,) and its artist's styles."""
-    from musig.synth.render import _styles, render_clip
-    from musig.synth.world import STREAM_AUDIO, WorldConfig
-
-    # The default profile's renderer and genre styles, for this world's seed and genres.
-    wcfg = WorldConfig(
-        num_tracks=1, num_playlists=1, num_genres=cfg.num_genres, seed=cfg.seed,
-        clip_seconds=cfg.clip_seconds, sr=cfg.sr, latent_dim=cfg.latent_dim,
-        audible_dims=cfg.audible_dims,
-    )  # fmt: skip
-    styles = _styles(wcfg)
-    a = np.zeros(8)
-    a[: cfg.audible_dims] = np.asarray(z, np.float64)[: cfg.audible_dims]
-    rng = np.random.default_rng([cfg.seed, STREAM_AUDIO, 1_000_003, i])
-    return render_clip(wcfg, a, styles[rhythm], styles[harmony], rng)
-
-
-def render_mpd_track(world: str | Path | dict, track_uri: str) -> tuple[np.ndarray, int]:
-    """Render catalog track ``synth:track:<i>`` of the MPD-profile world folder ``world``."""
-    if isinstance(world, dict):
-        raise ValueError("render_track: an MPD-profile world needs its folder (truth/), not a dict")
-    truth = load_truth(world)
-    m = re.fullmatch(r"synth:track:(\d+)", track_uri)
-    if m is None or int(m[1]) >= len(truth.log_popularity):
-        raise ValueError(f"render_track: {track_uri!r} is not a track of this world")
-    i = int(m[1])
-    return render_mpd_clip(
-        truth.cfg, i, truth.z[i], int(truth.rhythm_genre[i]), int(truth.harmony_genre[i])
-    )

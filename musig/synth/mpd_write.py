@@ -212,7 +212,7 @@ def _describe(cfg, uni, cat, genres, tmp: Path, num_examples: int, progress: boo
         np.save(tmp / "truth" / f"{key}.npy", arr, allow_pickle=False)
     if len(examples):
         from musig.synth.generate import _wav_bytes
-        from musig.synth.mpd_oracle import render_mpd_clip
+        from musig.synth.render import render_mpd_clip
 
         (tmp / "audio").mkdir()
         for i in examples.tolist():

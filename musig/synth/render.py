@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
+from musig.synth.mpd import MpdConfig, is_mpd_world
+from musig.synth.mpd_oracle import load_truth
 from musig.synth.world import (
     AUDIBLE_DIMS,
     STREAM_AUDIO,
@@ -143,13 +146,9 @@ def render_track(world: dict | str | Path | WorldConfig, track_uri: str) -> tupl
     Returns:
         (y, sr): y float32 (round(clip_seconds * sr),) mono in [-1, 1]; sr int.
     """
-    from musig.synth.mpd import is_mpd_world
-
     if is_mpd_world(world) or (
         isinstance(world, str | Path) and is_mpd_world(_read_json(Path(world)))
     ):
-        from musig.synth.mpd_oracle import render_mpd_track
-
         return render_mpd_track(world, track_uri)
     cfg = world_config(world)
     i = _track_index(cfg, track_uri)
@@ -262,3 +261,35 @@ def render_clip(
     drive = np.float32(1.0 + 2.0 * max(grit, 0.0))
     mix = np.tanh(mix * (drive / max(np.abs(mix).max(), 1e-9)))
     return mix * np.float32(0.89 / max(np.abs(mix).max(), 1e-9)), sr
+
+
+# The MPD profile's clips: the default profile's renderer and styles over its own latents.
+def render_mpd_clip(
+    cfg: MpdConfig, i: int, z: np.ndarray, rhythm: int, harmony: int
+) -> tuple[np.ndarray, int]:
+    """Clip of catalog track ``i`` from its latent z (D,) and its artist's styles."""
+    # The default profile's renderer and genre styles, for this world's seed and genres.
+    wcfg = WorldConfig(
+        num_tracks=1, num_playlists=1, num_genres=cfg.num_genres, seed=cfg.seed,
+        clip_seconds=cfg.clip_seconds, sr=cfg.sr, latent_dim=cfg.latent_dim,
+        audible_dims=cfg.audible_dims,
+    )  # fmt: skip
+    styles = _styles(wcfg)
+    a = np.zeros(8)
+    a[: cfg.audible_dims] = np.asarray(z, np.float64)[: cfg.audible_dims]
+    rng = np.random.default_rng([cfg.seed, STREAM_AUDIO, 1_000_003, i])
+    return render_clip(wcfg, a, styles[rhythm], styles[harmony], rng)
+
+
+def render_mpd_track(world: str | Path | dict, track_uri: str) -> tuple[np.ndarray, int]:
+    """Render catalog track ``synth:track:<i>`` of the MPD-profile world folder ``world``."""
+    if isinstance(world, dict):
+        raise ValueError("render_track: an MPD-profile world needs its folder (truth/), not a dict")
+    truth = load_truth(world)
+    m = re.fullmatch(r"synth:track:(\d+)", track_uri)
+    if m is None or int(m[1]) >= len(truth.log_popularity):
+        raise ValueError(f"render_track: {track_uri!r} is not a track of this world")
+    i = int(m[1])
+    return render_mpd_clip(
+        truth.cfg, i, truth.z[i], int(truth.rhythm_genre[i]), int(truth.harmony_genre[i])
+    )
