@@ -32,10 +32,11 @@ class GraphConfig:
     # Pairs only within +-window positions of a playlist: a 250-track playlist would otherwise
     # give 31k pairs, mostly between tracks far apart in the listening order. None = whole list.
     window: int | None = 25
-    # From this many playlist entries on, the large_* settings replace the two above: +-25
-    # positions make 175M graph entries (10 GB to count) at 100k MPD-shaped playlists (5.9M
-    # entries) and 1.6B pair occurrences at the MPD's 66M (README, "At MPD size").
-    large_entries: int = 5_000_000
+    # From this many playlist entries on (MPD size: 66M), the large_* settings replace the two
+    # above: +-25 positions there make 1.6B pair occurrences and a graph too big to count in
+    # minutes or sample from in memory (README, "At MPD size"; at 100k MPD-shaped playlists,
+    # 5.9M entries, +-25 makes 175M graph entries and takes 10 GB to count).
+    large_entries: int = 20_000_000
     large_window: int | None = 5
     large_min_cooccurrence: int = 2
     acoustic_k: int = 10  # neighbours per track in the acoustic (content-feature kNN) relation
