@@ -87,8 +87,12 @@ def cmd_train(a) -> None:
         path = train_distributed(a.nproc, a.data, a.method, a.out, **kwargs)
     else:
         from musig.pipeline import train_run
+        from musig.utils import writing
 
-        path = train_run(a.data, a.method, a.out, **kwargs)
+        # Held for the whole training, so a second `train --out` the same folder is refused at
+        # once instead of replacing this run when it finishes.
+        with writing(a.out):
+            path = train_run(a.data, a.method, a.out, **kwargs)
     meta = json.loads((path / "run.json").read_text())
     print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
 
