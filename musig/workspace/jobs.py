@@ -203,6 +203,7 @@ def _finalise(ws: Workspace, job: Job) -> None:
         outcome.update(state="failed", message=log_tail(Path(job.log_file)))
     for tmp in ws.runs_dir.glob(f".{job.name}.*.tmp"):  # left by a killed atomic_dir
         shutil.rmtree(tmp, ignore_errors=True)
+    out.with_name(f".{out.name}.lock").unlink(missing_ok=True)  # its writer is gone
     atomic_write_json(ws.jobs_dir / "last.json", outcome)
     claim.unlink(missing_ok=True)
 
