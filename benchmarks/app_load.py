@@ -46,11 +46,12 @@ async def _session(browser, url: str, pages: dict, me: Session, rounds: int) -> 
     from playwright.async_api import expect
 
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(300_000)  # ten sessions on two cores are slow, not broken
     page = await context.new_page()
-    await page.goto(url)
-    await page.locator("h1", has_text=pages[""][1]).first.wait_for(timeout=300_000)
     focus = page.locator(".st-key-explore_focus input")
     try:
+        await page.goto(url)
+        await page.locator("h1", has_text=pages[""][1]).first.wait_for()
         for _ in range(rounds):
             for path in LOOP:
                 me.latencies.append(await _open(page, url, pages, path))
@@ -107,7 +108,8 @@ def load_test(
     rounds: int,
     chromium: str,
 ) -> list[dict]:
-    """Run the sessions at each concurrency in ``counts``; one row of results per count.
+    """Run the sessions at each concurrency in ``counts``; one row of results per count (each
+    also printed as soon as it is measured).
 
     Args:
         tracks: track names to search, one per session (len >= max(counts)).
@@ -130,10 +132,11 @@ def load_test(
                 "problems": problems,
             }
         )
+        print_table(rows[-1:], f"{n} sessions:", flush=True)
     return rows
 
 
-def print_table(rows: list[dict], title: str) -> None:
+def print_table(rows: list[dict], title: str, flush: bool = False) -> None:
     print(f"\n{title}")
     print(f"{'sessions':>8}{'switches':>10}{'p50 s':>8}{'p95 s':>8}{'wall s':>8}  isolation")
     for r in rows:
@@ -144,3 +147,4 @@ def print_table(rows: list[dict], title: str) -> None:
         )
         for p in r["problems"]:
             print(f"    {p}")
+    print(end="", flush=flush)

@@ -216,8 +216,12 @@ def load_audio(path: str | Path, cfg: AudioConfig | None = None) -> tuple[np.nda
         ``(y, sr)``: y float32 (n,) with ``n <= cfg.max_seconds * cfg.sr``; sr == ``cfg.sr``.
 
     Raises:
-        ValueError: naming the file, if it is missing, empty, not audio, corrupt, shorter than
-            ``cfg.min_seconds`` or silent.
+        ValueError: naming the file, if it is missing, a folder, a symlink loop, unreadable,
+            empty, not audio, corrupt, shorter than ``cfg.min_seconds`` or silent.
+
+    Warns:
+        AudioWarning: the file is truncated (its header declares more than it holds), clipped,
+            or only a constant offset: it decodes, but its features mean little.
     """
     import librosa
     import soundfile as sf

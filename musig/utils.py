@@ -95,7 +95,6 @@ def remove_stale(path: Path) -> list[Path]:
             p.unlink(missing_ok=True)
         found.append(p)
         found += remove_stale(p)  # writes nested in the dead one's temporary folder
-        p.with_name(f".{p.name}.lock").unlink(missing_ok=True)
     return found
 
 
@@ -132,35 +131,35 @@ def atomic_dir(final_path: str | Path) -> Iterator[Path]:
 
     An existing folder at ``final_path`` is replaced; on error nothing half-written is left behind,
     and a kill at any point leaves the old folder or the new one (on Linux the two are exchanged
-    in one ``renameat2``). Another process writing the same folder is refused
-    (:func:`writing`); what a killed writer left is removed first.
+    in one ``renameat2``). What a killed writer left is removed first. Two processes writing the
+    same folder both succeed, the last one whole; a command that must not lose to another holds
+    :func:`writing` around its whole work.
     """
     final_path = Path(final_path)
     final_path.parent.mkdir(parents=True, exist_ok=True)
-    with writing(final_path):
-        remove_stale(final_path)
-        tmp = Path(
-            tempfile.mkdtemp(dir=final_path.parent, prefix=_temp_prefix(final_path), suffix=".tmp")
-        )
-        try:
-            yield tmp
+    remove_stale(final_path)
+    tmp = Path(
+        tempfile.mkdtemp(dir=final_path.parent, prefix=_temp_prefix(final_path), suffix=".tmp")
+    )
+    try:
+        yield tmp
+        write_step()
+        if not final_path.exists():
+            os.replace(tmp, final_path)
+        elif _exchange(tmp, final_path):
             write_step()
-            if not final_path.exists():
-                os.replace(tmp, final_path)
-            elif _exchange(tmp, final_path):
-                write_step()
-                shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
-            else:
-                # Rename first so the swap is two renames, never a half-deleted folder; a kill
-                # between them is undone by remove_stale.
-                old = final_path.with_name(f".{final_path.name}.old-{os.getpid()}")
-                os.replace(final_path, old)
-                write_step()
-                os.replace(tmp, final_path)
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            shutil.rmtree(tmp, ignore_errors=True)  # now the old folder
+        else:
+            # Rename first so the swap is two renames, never a half-deleted folder; a kill
+            # between them is undone by remove_stale.
+            old = final_path.with_name(f".{final_path.name}.old-{os.getpid()}")
+            os.replace(final_path, old)
+            write_step()
+            os.replace(tmp, final_path)
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -112,11 +112,12 @@ def test_second_writer_is_refused(tmp_path):
     assert "being written by another" in errors[0]
     with writing(out):  # free again
         pass
+    assert leftovers(out) == []
 
 
 def _try_write(out: Path) -> str:
     try:
-        with atomic_dir(out):
+        with writing(out):
             return ""
     except ValueError as e:
         return str(e)
