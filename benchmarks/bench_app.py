@@ -2,7 +2,7 @@
 
     python benchmarks/bench_app.py [--data sample_data] [--home DIR] [--repeats 5]
                                    [--fresh] [--search QUERY] [--defaults JSON]
-                                   [--screenshots DIR]
+                                   [--screenshots DIR] [--sessions 1,5,10 [--rounds 2]]
 
 Starts ``streamlit run app.py`` on a free port, drives headless Chromium with playwright and
 prints the median and worst time of each step against the targets of the app issues.
@@ -16,6 +16,11 @@ paint, every page twice round (first visit in a tab, again), ``--search`` typed 
 search (query -> matches listed), a 30 s upload -> neighbours. Without ``--fresh`` the
 workspace is prepared first if needed (``--defaults``: default runs as JSON, method -> config
 overrides; otherwise the registry's), which trains them.
+
+``--sessions 1,5,10`` is the load mode instead (:mod:`benchmarks.app_load`): that many
+concurrent sessions, each going ``--rounds`` times round Explore (searching its own track),
+Compare and Upload (uploading its own clip); it prints p50/p95 page-switch latency per count and
+whether every session saw only its own search and upload.
 """
 
 from __future__ import annotations
@@ -179,6 +184,18 @@ def report(title: str, times: dict[str, list[float]], targets: dict[str, float])
         print(f"{step:<42}{med:>10.2f}{worst:>10.2f}{shown}  {ok}")
 
 
+def prepare(a) -> tuple[wsp.Workspace, pd.DataFrame]:
+    """The workspace, with its default runs trained if missing, and its split's tracks."""
+    ws = wsp.Workspace.open(a.data, a.home)
+    if not ws.ready():
+        print(f"preparing the workspace in {ws.root} (trains the default runs once)...")
+        start = time.perf_counter()
+        say = lambda m, f: print(f"  {f:4.0%} {m:<60}", end="\r")  # noqa: E731
+        wsp.bootstrap(ws, defaults=a.defaults, progress=say)
+        print(f"\nworkspace prepared in {time.perf_counter() - start:.0f} s")
+    return ws, pd.read_csv(ws.split_dir / "tracks.csv", dtype=str, keep_default_na=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=wsp.DEFAULT_DATA)
@@ -190,24 +207,22 @@ def main() -> None:
     ap.add_argument("--search", help="a query to time in Explore's search")
     ap.add_argument("--defaults", type=json.loads, help="default runs, JSON method -> overrides")
     ap.add_argument("--screenshots", type=Path, help="save a screenshot of every page here")
+    ap.add_argument("--sessions", help="load mode: concurrent session counts, e.g. 1,5,10")
+    ap.add_argument("--rounds", type=int, default=2, help="load mode: rounds per session")
     a = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if a.sessions:  # its own (async) playwright: not inside the sync one's event loop
+        load_mode(a, *prepare(a), chromium)
+        return
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         if a.fresh:
             fresh = {k: [v] for k, v in fresh_start(a.data, browser).items()}
             title = f"first start on {a.data} (empty app home, /explore opened)"
             report(title, fresh, FRESH_TARGETS)
-        ws = wsp.Workspace.open(a.data, a.home)
-        if not ws.ready():
-            print(f"preparing the workspace in {ws.root} (trains the default runs once)...")
-            start = time.perf_counter()
-            say = lambda m, f: print(f"  {f:4.0%} {m:<60}", end="\r")  # noqa: E731
-            wsp.bootstrap(ws, defaults=a.defaults, progress=say)
-            print(f"\nworkspace prepared in {time.perf_counter() - start:.0f} s")
-        tracks = pd.read_csv(ws.split_dir / "tracks.csv", dtype=str, keep_default_na=False)
+        ws, tracks = prepare(a)
         clips = [
             clip_30s(ws.split_dir, u, au)
             for u, au in zip(tracks["track_uri"][: a.repeats + 1], tracks["audio"], strict=False)
@@ -268,6 +283,33 @@ def main() -> None:
     for step, pages in per_page.items():
         shown = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in pages.items())
         print(f"{step} (median s per page): {shown}")
+
+
+def load_mode(a, ws, tracks: pd.DataFrame, chromium: str) -> None:
+    """``--sessions``: the app under N concurrent sessions (see the module docstring)."""
+    from benchmarks.app_load import load_test, print_table
+
+    counts = [int(n) for n in a.sessions.split(",")]
+    rows = tracks.iloc[: max(counts)]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-app-load-"))
+    clips = []
+    for i, (uri, audio) in enumerate(zip(rows["track_uri"], rows["audio"], strict=True)):
+        clips.append(tmp / f"session-{i}.wav")
+        clips[-1].write_bytes(clip_30s(ws.split_dir, uri, audio))
+    proc, url = start_server(a.data, a.home)
+    try:
+        results = load_test(
+            url, PAGES, counts, rows["track_name"].tolist(), clips, a.rounds, chromium
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    title = (
+        f"app on {a.data} under load: concurrent sessions, each {a.rounds} rounds of "
+        "Explore (search) -> Compare -> Upload (30 s clip); page switch = link click -> content"
+    )
+    print_table(results, title)
 
 
 if __name__ == "__main__":

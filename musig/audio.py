@@ -12,7 +12,11 @@ drop detail mostly above that) and ignores spectral detail more than 50 dB below
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
+import re
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,11 @@ if TYPE_CHECKING:
     pass
 
 EXTRACTOR_VERSION = "v2"
+
+
+class AudioWarning(UserWarning):
+    """A file was decoded, but its features may mean little (truncated, clipped, DC only)."""
+
 
 _PITCHES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 _N_MFCC = 20
@@ -87,14 +96,56 @@ _NON_AUDIO_MAGIC = {
 _TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 
 
+# Containers libsndfile (and ffmpeg, for MP4) reads; anything else is refused before decoding,
+# so random bytes never reach a decoder (mpg123 would print its own complaints to stderr).
+_AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff", b"fLaC", b"OggS", b"ID3", b"FORM",
+                b".snd", b"caff")  # fmt: skip
+
+
 def _sniff_non_audio(head: bytes) -> str | None:
-    """Name the kind of a file that is clearly not audio, from its first bytes."""
+    """Why a file is not audio, from its first bytes; None for audio."""
     for magic, what in _NON_AUDIO_MAGIC.items():
         if head.startswith(magic):
-            return what
+            return f"looks like {what}"
     if head and all(b in _TEXT_BYTES for b in head):
-        return "a text file"
-    return None
+        return "looks like a text file"
+    mpeg_sync = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # MP3/ADTS frame
+    if head.startswith(_AUDIO_MAGIC) or mpeg_sync or head[4:8] == b"ftyp":
+        return None
+    return "no WAV, FLAC, Ogg, MP3, AIFF, AU, CAF or MP4 header"
+
+
+def _os_reason(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "symlink loop"
+    if e.errno == errno.ENOENT:
+        return "audio file not found"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "cannot read the file (permission denied)"
+    return f"cannot read the file ({e.strerror or e})"
+
+
+def _read_head(path: Path) -> bytes:
+    """The first 512 bytes; a folder, a symlink loop or an unreadable file is a ValueError."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"{path}: is a folder, not an audio file")
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{path}: not a regular file (a device, pipe or socket)")
+        with open(path, "rb") as fh:
+            return fh.read(512)
+    except OSError as e:
+        raise ValueError(f"{path}: {_os_reason(e)}") from None
+
+
+def _truncation(info: str, frames: int, sr: int) -> str | None:
+    """What libsndfile's header log says about a data chunk longer than the file, or None."""
+    m = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", info, re.MULTILINE)
+    if m is None or int(m[1]) <= int(m[2]) or frames == 0:
+        return None
+    declared = frames / sr * int(m[1]) / max(int(m[2]), 1)
+    return f"truncated: the header declares {declared:.1f} s, the file holds {frames / sr:.1f} s"
 
 
 def _centre_window(y: np.ndarray, sr: float, max_seconds: float) -> np.ndarray:
@@ -106,21 +157,31 @@ def _centre_window(y: np.ndarray, sr: float, max_seconds: float) -> np.ndarray:
 
 
 def _read_soundfile(path: Path, max_seconds: float) -> tuple[np.ndarray, int, float]:
-    """Decode the middle window with libsndfile, seeking so long files are never read whole.
+    """Decode the middle window with libsndfile, seeking so long files are never read whole:
+    reads are bounded by ``max_seconds`` whatever length the header declares.
 
     Returns:
         ``(y, sr, duration)``: y float32 (n, channels) at the file's rate, duration of the file (s).
     """
     import soundfile as sf
 
-    with sf.SoundFile(path) as f:
+    # Bytes, not str: soundfile encodes a str path as strict UTF-8, which a file name that is
+    # not UTF-8 (surrogate-escaped by Python) cannot be.
+    with sf.SoundFile(os.fsencode(path)) as f:
         sr, frames = f.samplerate, f.frames
         win = int(round(max_seconds * sr))
         if frames > win and f.seekable():
             f.seek((frames - win) // 2)
             y = f.read(win, dtype="float32", always_2d=True)
+            expected = win
         else:
             y = _centre_window(f.read(dtype="float32", always_2d=True).T, sr, max_seconds).T
+            expected = min(frames, win)
+        cut = _truncation(f.extra_info, frames, sr)
+    if cut is None and 0 < len(y) < expected:  # a compressed stream that ends early
+        cut = f"truncated: {frames / sr:.1f} s declared, decoding stopped early"
+    if cut is not None:
+        warnings.warn(f"{path}: {cut}", AudioWarning, stacklevel=3)
     return y, sr, frames / sr
 
 
@@ -155,31 +216,36 @@ def load_audio(path: str | Path, cfg: AudioConfig | None = None) -> tuple[np.nda
         ``(y, sr)``: y float32 (n,) with ``n <= cfg.max_seconds * cfg.sr``; sr == ``cfg.sr``.
 
     Raises:
-        ValueError: naming the file, if it is missing, empty, not audio, corrupt, shorter than
-            ``cfg.min_seconds`` or silent.
+        ValueError: naming the file, if it is missing, a folder, a symlink loop, unreadable,
+            empty, not audio, corrupt, shorter than ``cfg.min_seconds`` or silent.
+
+    Warns:
+        AudioWarning: the file is truncated (its header declares more than it holds), clipped,
+            or only a constant offset: it decodes, but its features mean little.
     """
     import librosa
     import soundfile as sf
 
     cfg = cfg or AudioConfig()
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: audio file not found")
-    with open(path, "rb") as fh:
-        head = fh.read(512)
+    head = _read_head(path)
     if not head:
         raise ValueError(f"{path}: empty file (0 bytes)")
     what = _sniff_non_audio(head)
     if what is not None:
-        raise ValueError(f"{path}: not an audio file (looks like {what})")
+        raise ValueError(f"{path}: not an audio file ({what})")
     try:
         y, sr, duration = _read_soundfile(path, cfg.max_seconds)
     except (sf.LibsndfileError, RuntimeError, OSError, EOFError) as sf_err:
         try:
             y, sr, duration = _read_audioread(path, cfg.max_seconds)
         except Exception:  # audioread raises many unrelated types; libsndfile's reason is enough
+            why = getattr(sf_err, "error_string", "") or str(sf_err) or type(sf_err).__name__
+            why = why.splitlines()[0]
+            if "does not exist" in why:  # libsndfile's word for a format it cannot place
+                why = "no decoder recognises it"
             raise ValueError(
-                f"{path}: not a readable audio file (unknown format or corrupt: {sf_err})"
+                f"{path}: not a readable audio file (unknown format or corrupt: {why})"
             ) from None
     if y.size == 0:
         raise ValueError(f"{path}: no audio samples could be decoded (corrupt?)")
@@ -191,9 +257,28 @@ def load_audio(path: str | Path, cfg: AudioConfig | None = None) -> tuple[np.nda
     peak = float(np.abs(y).max())
     if peak < cfg.silence_peak:
         raise ValueError(f"{path}: silent (peak amplitude {peak:.2e} < {cfg.silence_peak:.0e})")
+    _warn_if_meaningless(path, y, peak, cfg)
     if sr != cfg.sr:
         y = librosa.resample(y, orig_sr=sr, target_sr=cfg.sr, res_type=cfg.res_type)
     return np.ascontiguousarray(y[: int(cfg.max_seconds * cfg.sr)], dtype=np.float32), cfg.sr
+
+
+def _warn_if_meaningless(path: Path, y: np.ndarray, peak: float, cfg: AudioConfig) -> None:
+    """Warn (AudioWarning) about a signal that decodes but whose descriptor says little."""
+    if float(np.abs(y - y.mean()).max()) < cfg.silence_peak:
+        warnings.warn(
+            f"{path}: only a constant (DC) offset, no sound; its features mean little",
+            AudioWarning,
+            stacklevel=3,
+        )
+        return
+    clipped = float(np.mean(np.abs(y) >= 0.999 * peak)) if peak > 0.98 else 0.0
+    if clipped > 0.1:  # mastered music touches full scale on far fewer samples
+        warnings.warn(
+            f"{path}: clipped ({clipped:.0%} of samples at full scale); its features mean little",
+            AudioWarning,
+            stacklevel=3,
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -86,8 +87,12 @@ def cmd_train(a) -> None:
         path = train_distributed(a.nproc, a.data, a.method, a.out, **kwargs)
     else:
         from musig.pipeline import train_run
+        from musig.utils import writing
 
-        path = train_run(a.data, a.method, a.out, **kwargs)
+        # Held for the whole training, so a second `train --out` the same folder is refused at
+        # once instead of replacing this run when it finishes.
+        with writing(a.out):
+            path = train_run(a.data, a.method, a.out, **kwargs)
     meta = json.loads((path / "run.json").read_text())
     print(f"saved {a.method} run to {path} ({meta['train_seconds']:.1f} s)")
 
@@ -507,12 +512,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line_warnings(command: str):
+    """``warnings.showwarning`` printing ``musig CMD: warning: ...`` (no source line)."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = str(message).splitlines()[0] if str(message) else category.__name__
+        print(f"musig {command}: warning: {text}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):  # file names that are not UTF-8 print escaped
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         # Python's default filters on purpose: musig's own warnings (ignored seeds, unreadable
         # audio) show, library deprecation notices (torch.jit) do not bury the one-line reason.
-        args.fn(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(args.command)
+            args.fn(args)
     except (ValueError, OSError) as e:  # OSError: missing files, folders given as files, ...
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"musig {args.command}: error: {reason}", file=sys.stderr)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -249,6 +250,7 @@ def load_dataset(root: str | Path, *, jobs: int | None = None) -> Dataset:
     indptr = np.zeros(sum(len(x) for x in lengths) + 1, np.int64)
     np.cumsum(np.concatenate(lengths) if lengths else np.zeros(0, np.int64), out=indptr[1:])
     challenge = read_dataset_challenge(root / "challenge_set.json", pid_file)
+    _warn_unknown_seeds(root / "challenge_set.json", challenge, uri_to_index)
     ds = Dataset(
         root=root,
         tracks=tracks,
@@ -261,6 +263,18 @@ def load_dataset(root: str | Path, *, jobs: int | None = None) -> Dataset:
     )
     ds._cache["uri_to_index"] = uri_to_index  # already built, in track order
     return ds
+
+
+def _warn_unknown_seeds(path: Path, challenge, uri_to_index: dict[str, int]) -> None:
+    """Seeds outside the track index are kept (methods ignore them), but not silently."""
+    unknown = [(c.pid, u) for c in challenge or () for u in c.seed_uris if u not in uri_to_index]
+    if unknown:
+        pid, uri = unknown[0]
+        warnings.warn(
+            f"{path}: {len(unknown)} seed URI(s) not in the track index (first: pid {pid}, "
+            f"{uri}); methods ignore them",
+            stacklevel=3,
+        )
 
 
 def find_slices(root: Path) -> list[Path]:

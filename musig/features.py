@@ -7,6 +7,7 @@ file (:mod:`musig.audio_cache`, cached on disk).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -211,8 +212,10 @@ def load_feature_table(root: str | Path) -> pd.DataFrame | None:
         followed by the feature columns as float32.
 
     Raises:
-        ValueError: both files exist, ``track_uri`` is missing, empty or duplicated (naming the
-            data row, counted from 1), a column is not numeric, or a value is infinite.
+        ValueError: both files exist, the table has no rows, ``track_uri`` is missing, empty or
+            duplicated, a column mixes numbers and text (naming the data row, counted from 1), or
+            a value is infinite. A column without a single number (labels) is left out, with a
+            warning.
     """
     root = Path(root)
     csv, parquet = root / "features.csv", root / "features.parquet"
@@ -230,12 +233,24 @@ def load_feature_table(root: str | Path) -> pd.DataFrame | None:
         raise ValueError(f"{path}: cannot read feature table ({e})") from e
     if "track_uri" not in df.columns:
         raise ValueError(f"{path}: missing required column 'track_uri'")
-    feat_cols = [c for c in df.columns if c != "track_uri"]
+    if df.empty:
+        raise ValueError(f"{path}: no rows (an empty table)")
+    feat_cols = []
+    for col in (c for c in df.columns if c != "track_uri"):
+        if pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            feat_cols.append(col)
+            continue
+        num = pd.to_numeric(df[col], errors="coerce")
+        if num.isna().all():  # a text column (labels, notes) beside the features
+            warnings.warn(f"{path}: column {col!r} has no numbers; not a feature", stacklevel=2)
+            continue
+        bad = np.flatnonzero((num.isna() & df[col].notna()).to_numpy())
+        raise ValueError(
+            f"{path}: data row {bad[0] + 1}: column {col!r} holds {df[col].iloc[bad[0]]!r}, "
+            "not a number"
+        )
     if not feat_cols:
         raise ValueError(f"{path}: needs at least one numeric feature column")
-    for col in feat_cols:
-        if not (pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])):
-            raise ValueError(f"{path}: column {col!r} is not numeric (dtype {df[col].dtype})")
     uris = df["track_uri"].astype("str")
     empty = np.flatnonzero((df["track_uri"].isna() | (uris == "")).to_numpy())
     if len(empty):
@@ -249,6 +264,13 @@ def load_feature_table(root: str | Path) -> pd.DataFrame | None:
     if np.isinf(X).any():
         col = feat_cols[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
         raise ValueError(f"{path}: column {col!r} has infinite values")
+    nan_rows = np.flatnonzero(np.isnan(X).any(axis=1))
+    if len(nan_rows):
+        warnings.warn(
+            f"{path}: {len(nan_rows)} row(s) with NaN values (first: data row {nan_rows[0] + 1}); "
+            "those tracks are without features",
+            stacklevel=2,
+        )
     out = pd.DataFrame(X.astype(np.float32), columns=[str(c) for c in feat_cols])
     out.insert(0, "track_uri", uris.reset_index(drop=True))
     return out

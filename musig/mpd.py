@@ -61,7 +61,7 @@ def read_json(path: Path) -> object:
     try:
         opener = gzip_lib.open if path.name.endswith(".gz") else open
         with opener(path, "rb") as f:
-            return orjson.loads(f.read())
+            return orjson.loads(f.read().removeprefix(b"\xef\xbb\xbf"))  # a BOM is harmless
     except (ValueError, EOFError, OSError, zlib.error) as e:  # JSONDecodeError is a ValueError
         raise ValueError(f"{path}: malformed JSON or unreadable file ({e})") from e
 
@@ -112,11 +112,14 @@ def parse_slice(path: Path) -> SliceContents:
     tnames, anames, durations, entries, pids, lengths, names = [], [], [], [], [], [], []
     for i, pl in enumerate(playlists):
         pid, tracks = check_playlist(pl, path, i)
+        declared = int_or_none(pl.get("num_tracks"))
+        if "num_tracks" in pl and declared != len(tracks):  # an edited or cut-short playlist
+            raise ValueError(
+                f"{path}: pid {pid}: num_tracks {pl['num_tracks']!r} but {len(tracks)} track "
+                "entries"
+            )
         for j, t in enumerate(tracks):
-            uri = t.get("track_uri") if isinstance(t, dict) else None
-            if not isinstance(uri, str) or not uri:
-                pos = t.get("pos", j) if isinstance(t, dict) else j
-                raise ValueError(f"{path}: pid {pid}, pos {pos}: track entry has no track_uri")
+            uri = track_uri(t, path, pid, j, "track entry")
             k = local.get(uri)
             if k is None:
                 k = local[uri] = len(local)
@@ -154,6 +157,17 @@ def check_playlist(pl: object, path: Path, i: int) -> tuple[int, list]:
     if not isinstance(entries, list):
         raise ValueError(f"{path}: playlist #{i} (pid {pid}): missing 'tracks' list")
     return pid, entries
+
+
+def track_uri(t: object, path: Path, pid: int, j: int, what: str) -> str:
+    """The ``track_uri`` of entry ``j`` of playlist ``pid``; ValueError naming pos if missing."""
+    uri = t.get("track_uri") if isinstance(t, dict) else None
+    if isinstance(uri, str) and uri:
+        return uri
+    pos = t.get("pos", j) if isinstance(t, dict) else j
+    if uri is None or uri == "":
+        raise ValueError(f"{path}: pid {pid}, pos {pos}: {what} has no track_uri")
+    raise ValueError(f"{path}: pid {pid}, pos {pos}: track_uri {uri!r} is not a string")
 
 
 def as_text(value: object) -> str:
@@ -210,12 +224,14 @@ def read_dataset_challenge(
             # Its held-out tracks would be in the training graph.
             raise ValueError(f"{path}: challenge pid {pid} is also a playlist in {train_pids[pid]}")
         seen.add(pid)
-        seeds = []
+        seeds, seen_at = [], {}
         for j, t in enumerate(entries):
-            uri = t.get("track_uri") if isinstance(t, dict) else None
-            if not isinstance(uri, str) or not uri:
-                pos = t.get("pos", j) if isinstance(t, dict) else j
-                raise ValueError(f"{path}: pid {pid}, pos {pos}: seed track has no track_uri")
+            uri = track_uri(t, path, pid, j, "seed track")
+            if uri in seen_at:  # its score would count twice, and a seed is never a candidate
+                raise ValueError(
+                    f"{path}: pid {pid}: seed {uri} appears twice (pos {seen_at[uri]} and {j})"
+                )
+            seen_at[uri] = j
             seeds.append(uri)
         counts = {k: int_or_none(pl.get(k)) for k in ("num_samples", "num_holdouts", "num_tracks")}
         n_samples = len(seeds) if counts["num_samples"] is None else counts["num_samples"]

@@ -159,7 +159,7 @@ def read_run_meta(path: str | Path) -> dict:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as e:
         raise ValueError(f"{meta_path}: not valid JSON ({e})") from None
-    if meta.get("format") != RUN_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT:
         raise ValueError(f"{meta_path}: not a musig run file")
     if meta.get("format_version") != RUN_FORMAT_VERSION:
         raise ValueError(
@@ -170,11 +170,37 @@ def read_run_meta(path: str | Path) -> dict:
 
 
 def read_arrays(path: str | Path, name: str = "arrays.safetensors") -> dict[str, np.ndarray]:
-    """Load a safetensors file (no pickle is ever involved)."""
+    """Load a safetensors file (no pickle is ever involved); a damaged one is a ValueError."""
     file = Path(path) / name
     if not file.is_file():
         return {}
-    return st_load(file.read_bytes())
+    try:
+        return st_load(file.read_bytes())
+    except Exception as e:  # SafetensorError (not a ValueError) or a pickle's bytes
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"{file}: not a readable safetensors file ({why})") from None
+
+
+def _check_arrays(path: Path, arrays: dict[str, np.ndarray], n: int, weights: Path) -> None:
+    """Refuse a run whose arrays do not fit its track index or hold NaN: every answer from it
+    would be wrong without a word."""
+    for key in ("mask", "popularity"):
+        if key not in arrays:
+            raise ValueError(f"{path / 'arrays.safetensors'}: no {key!r} array")
+    for key, arr in arrays.items():
+        if key in ("embeddings", "mask", "popularity", "map2d") and len(arr) != n:
+            raise ValueError(
+                f"{path / 'arrays.safetensors'}: {key} has {len(arr)} rows but the run has "
+                f"{n} tracks (tracks.csv)"
+            )
+    emb = arrays.get("embeddings")
+    if emb is not None and not np.isfinite(emb[arrays["mask"].astype(bool)]).all():
+        raise ValueError(f"{path / 'arrays.safetensors'}: embeddings has NaN or infinite values")
+    # The weights are read here as well as by the encoder: a model that would embed every
+    # upload as NaN is refused when the run is opened, not on the first upload.
+    for key, arr in read_arrays(path, weights.name).items():
+        if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+            raise ValueError(f"{weights}: {key} has NaN or infinite values")
 
 
 def write_metrics(path: str | Path, metrics: dict) -> None:
@@ -227,10 +253,18 @@ class Run:
         self.seed: int = int(self.meta["seed"])
         self.ann = ann
         self._retrieval = retrieval
-        self.tracks = pd.read_csv(self.path / "tracks.csv", dtype=str, keep_default_na=False)
+        try:
+            self.tracks = pd.read_csv(self.path / "tracks.csv", dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as e:  # missing, empty or not CSV
+            raise ValueError(
+                f"{self.path / 'tracks.csv'}: cannot read the track index ({e})"
+            ) from e
+        if "track_uri" not in self.tracks.columns:
+            raise ValueError(f"{self.path / 'tracks.csv'}: missing column 'track_uri'")
         self.track_uris: list[str] = self.tracks["track_uri"].tolist()
         self._uri_index = {u: i for i, u in enumerate(self.track_uris)}
         self.arrays = read_arrays(self.path)
+        _check_arrays(self.path, self.arrays, len(self.tracks), self.path / "model.safetensors")
         self.mask: np.ndarray = self.arrays["mask"].astype(bool)
         self.popularity: np.ndarray = self.arrays["popularity"]
         self.embeddings: np.ndarray | None = self.arrays.get("embeddings")

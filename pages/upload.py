@@ -14,7 +14,7 @@ file = st.file_uploader(
     "Audio file",
     type=list(wsp.AUDIO_TYPES),
     key="upload_file",
-    max_upload_size=50,  # MB; also in .streamlit/config.toml, which only applies from the repo
+    max_upload_size=wsp.MAX_UPLOAD_MB,  # also in .streamlit/config.toml (read from the repo)
     help="The middle 30 s are analysed, like every catalog track.",
 )
 runs = ws.list_runs()
@@ -36,10 +36,14 @@ if file is None:
 data = file.getvalue()
 st.audio(data, format=file.type or "audio/wav")
 try:
-    embs = ui.embed_upload(data, file.name, tuple((str(r.path), r.mtime) for r in chosen), ds)
+    embs, notes = ui.embed_upload(
+        data, file.name, tuple((str(r.path), r.mtime) for r in chosen), ds
+    )
 except ValueError as e:
     st.error(f"Cannot use this file: {e}")
     st.stop()
+for note in notes:
+    st.warning(note)
 
 first = embs[chosen[0].name]
 if first.far_from_catalog:

@@ -522,3 +522,70 @@ def test_library_tracks_are_seeds_and_on_maps_and_runs_say_when_they_cannot(app,
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     mine = next(t for t in traces if t["name"] == "your library")
     assert mine["marker"]["symbol"] == "triangle-up" and len(mine["text"]) == 6
+
+
+def test_upload_size_limit_fixed_name_and_no_temp_left(tmp_path, monkeypatch):
+    """Over the limit: one clear line (the server's limit is the same number). The bytes are
+    written under a name of musig's own, never the user's, in a folder removed afterwards."""
+    import tempfile
+    import tomllib
+
+    import soundfile as sf
+
+    from musig import audio
+    from musig.workspace import views
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == wsp.MAX_UPLOAD_MB
+    big = b"RIFF" + bytes(wsp.MAX_UPLOAD_MB * 2**20)
+    with pytest.raises(ValueError, match=r"^big\.wav: 50\.0 MB is over the upload limit of 50 MB"):
+        wsp.upload_features(big, "big.wav")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+    real = audio.extract_file
+    monkeypatch.setattr(audio, "extract_file", lambda p, cfg=None: seen.append(p) or real(p))
+    sr = 16000
+    buf = io.BytesIO()
+    y = 0.3 * np.sin(2 * np.pi * 220 * np.arange(sr) / sr)
+    sf.write(buf, np.sign(y).astype(np.float32), sr, format="WAV")  # clipped: warns
+    with pytest.warns(UserWarning, match=r"^\.\./\.\./etc/x y\.wav: clipped"):
+        views.upload_features(buf.getvalue(), "../../etc/x y.wav")
+    assert seen[0].name == "upload.wav" and seen[0].parent.parent == tmp_path
+    assert list(tmp_path.iterdir()) == []  # the temporary folder is gone
+
+
+def test_two_sessions_start_training_at_once(ws):
+    """Two requests race for the one job: one runs, the other is told; cancelling it leaves no
+    run and no temporary folder behind."""
+    import threading
+
+    results: dict[str, object] = {}
+    barrier = threading.Barrier(2)
+
+    def session(name: str) -> None:
+        barrier.wait()
+        try:
+            results[name] = wsp.start_train(ws, name, "musig", {"steps": 5000})
+        except wsp.JobBusy as e:
+            results[name] = e
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in ("race-a", "race-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    started = [r for r in results.values() if isinstance(r, jobs.Job)]
+    refused = [r for r in results.values() if isinstance(r, wsp.JobBusy)]
+    try:
+        assert len(started) == 1 and len(refused) == 1
+        assert "is running; one job at a time" in str(refused[0])
+        lock = ws.runs_dir / f".{started[0].name}.lock"
+        deadline = time.time() + 60  # cancel once the training holds its run's write lock
+        while not lock.is_file() and time.time() < deadline:
+            time.sleep(0.2)
+        assert lock.is_file()
+    finally:
+        wsp.cancel_job(ws)
+    assert wsp.last_outcome(ws)["state"] == "cancelled"
+    assert not [p for p in ws.runs_dir.iterdir() if "race-" in p.name]

@@ -130,7 +130,7 @@ def _bad_files(tmp_path):
         "empty.wav": "empty",
         "notes.wav": "text",
         "cover.mp3": "PNG",
-        "noise.wav": "not a readable audio file",
+        "noise.wav": "not an audio file",
         "silent.wav": "silent",
         "short.wav": "too short",
         "missing.ogg": "not found",

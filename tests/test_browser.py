@@ -301,3 +301,55 @@ def test_library_scanned_and_playlist_exported(server, browser, shots, tmp_path)
     assert str(music) in text and "synth:track:" in text  # library files and catalog tracks
     assert "01 Rain.flac" not in text  # a seed
     page.close()
+
+
+def test_two_sessions_are_isolated_and_share_one_job(server, browser, tmp_path):
+    """Two users (separate browser contexts, so separate Streamlit sessions): each sees only
+    their own search and upload; the second to start a training is told a job is running, and
+    cancelling it leaves no run."""
+    from playwright.sync_api import expect
+
+    url, data = server
+    a = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    b = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    names = {a: track_name(data, "synth:track:00007"), b: track_name(data, "synth:track:00042")}
+    for page in (a, b):
+        page.goto(f"{url}/explore")
+        settle(page, PAGES["explore"])
+    for page in (a, b):
+        page.locator(".st-key-explore_find input").fill(names[page].lower())
+        page.locator(".st-key-explore_find input").press("Enter")
+    for page in (a, b):
+        focus = page.locator(".st-key-explore_focus input")
+        expect(focus).to_have_value(re.compile(re.escape(names[page])), timeout=60_000)
+        check_clean(page, "explore")
+
+    clip = tmp_path / "mine.wav"
+    clip.write_bytes(wav_bytes(data, "synth:track:00007"))
+    for page in (a, b):
+        page.goto(f"{url}/upload")
+        settle(page, PAGES["upload"])
+    a.set_input_files('[data-testid="stFileUploaderDropzoneInput"]', str(clip))
+    settle(a, ['.st-key-nb_musig [data-testid="stDataFrame"]'])
+    b.reload()
+    settle(b, PAGES["upload"])
+    assert b.locator(".st-key-nb_musig").count() == 0 and b.get_by_text("mine.wav").count() == 0
+
+    for page, name in ((a, "two-users-a"), (b, "two-users-b")):
+        page.goto(f"{url}/train")
+        settle(page, PAGES["train"])
+        page.locator('[data-testid="stForm"] input').first.fill(name)
+    a.get_by_role("button", name="Start training").click()
+    a.locator(".st-key-train_cancel").wait_for(timeout=60_000)
+    b.get_by_role("button", name="Start training").click()
+    expect(b.get_by_text("one job at a time")).to_be_visible(timeout=60_000)
+    a.locator(".st-key-train_cancel button").click()
+    expect(a.get_by_text("was cancelled")).to_be_visible(timeout=60_000)
+    for page in (a, b):
+        check_clean(page, "train")
+        page.context.close()
+    from musig import workspace as wsp
+
+    ws = wsp.Workspace.open(data, data.parent / "home")  # as build_app_world lays it out
+    assert wsp.current_job(ws) is None
+    assert not [p.name for p in ws.runs_dir.iterdir() if "two-users" in p.name]

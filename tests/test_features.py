@@ -81,7 +81,8 @@ def test_feature_table_csv_and_parquet(tmp_path: Path) -> None:
     [
         ("uri,f1\nu1,1\n", r"features\.csv: missing required column 'track_uri'"),
         ("track_uri\nu1\n", r"features\.csv: needs at least one numeric"),
-        ("track_uri,f1,mood\nu1,1,sad\n", r"features\.csv: column 'mood' is not numeric"),
+        ("track_uri,f1,mood\nu1,1,2\nu2,1,sad\n", r"data row 2: column 'mood' holds 'sad'"),
+        ("track_uri,f1\n", r"features\.csv: no rows"),
         ("track_uri,f1\nu1,1\nu2,2\nu1,3\n", r"features\.csv: data row 3: duplicate track_uri"),
         ("track_uri,f1\nu1,1\n,2\n", r"features\.csv: data row 2: empty track_uri"),
         ("track_uri,f1\nu1,inf\n", r"column 'f1' has infinite"),
@@ -91,3 +92,10 @@ def test_feature_table_errors(tmp_path: Path, text: str, pattern: str) -> None:
     (tmp_path / "features.csv").write_text(text)
     with pytest.raises(ValueError, match=pattern):
         load_feature_table(tmp_path)
+
+
+def test_feature_table_text_column_is_not_a_feature(tmp_path):
+    (tmp_path / "features.csv").write_text("track_uri,f1,mood\nu1,1,sad\nu2,2,glad\n")
+    with pytest.warns(UserWarning, match="column 'mood' has no numbers; not a feature"):
+        table = load_feature_table(tmp_path)
+    assert list(table.columns) == ["track_uri", "f1"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,14 +108,38 @@ def find_files(root: Path, skip: Path | None = None) -> tuple[list[str], list[st
     return audio, playlists, ignored
 
 
+def _shown(name: str) -> str:
+    """A file name as UTF-8 text: bytes that are not UTF-8 as ``\\xNN`` escapes."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _size_mtime(path: Path) -> tuple[int, int]:
+    """Size and mtime of a file; a link that cannot be followed (a loop, a dangling or unreadable
+    target) has size -1, which :func:`_process_file` turns into a reason."""
+    try:
+        st = path.stat()
+    except OSError:
+        return -1, 0
+    return st.st_size, st.st_mtime_ns
+
+
 def _process_file(root: str, rel: str, size: int, max_bytes: int) -> tuple[dict, np.ndarray | None]:
     """Tags and features of one file: ``(record, float32 (F,) or None if skipped)``."""
-    from musig.audio import extract_file
+    from musig.audio import AudioWarning, extract_file
 
     path = Path(root) / rel
     record = {"path": rel, "status": "skipped", "reason": "", **read_info(path).to_dict()}
     feats = None
-    if size == 0:
+    if _shown(rel) != rel:  # the library's tables hold UTF-8 text only (title from the name too)
+        record = {k: _shown(v) if isinstance(v, str) else v for k, v in record.items()}
+        record["reason"] = "file name is not valid UTF-8; rename the file to scan it"
+    elif size < 0:  # musig.audio names why a link cannot be followed
+        try:
+            extract_file(path)
+        except ValueError as e:
+            record["reason"] = str(e).removeprefix(f"{path}: ")
+        record["reason"] = record["reason"] or "cannot read the file"
+    elif size == 0:
         record["reason"] = "empty file (0 bytes)"
     elif size > max_bytes:
         record["reason"] = f"too large ({size / 2**20:.0f} MiB > {max_bytes / 2**20:.0f} MiB)"
@@ -122,8 +147,13 @@ def _process_file(root: str, rel: str, size: int, max_bytes: int) -> tuple[dict,
         record["reason"] = f"{path.suffix.lower()[1:]} (AAC) needs ffmpeg to decode; not installed"
     else:
         try:
-            feats = extract_file(path)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", AudioWarning)
+                feats = extract_file(path)
             record["status"] = "ok"
+            notes = [str(w.message).removeprefix(f"{path}: ") for w in caught
+                     if issubclass(w.category, AudioWarning)]  # fmt: skip
+            record["warning"] = "; ".join(filter(None, [record["warning"], *notes]))
         except ValueError as e:  # musig.audio's reasons name the file; the table already does
             record["reason"] = str(e).removeprefix(f"{path}: ")
         except Exception as e:  # one broken file must not end a scan of thousands
@@ -189,8 +219,7 @@ def scan_library(
         raise ValueError(f"{root}: not a folder")
     libdir = Path(libdir).expanduser().resolve() if libdir else store.default_libdir(root)
     audio, playlist_files, ignored = find_files(root, skip=libdir)
-    stats = {rel: (root / rel).stat() for rel in audio}
-    keys = [(rel, stats[rel].st_size, stats[rel].st_mtime_ns) for rel in audio]
+    keys = [(rel, *_size_mtime(root / rel)) for rel in audio]
 
     old = store.read_table(libdir / store.FILES)
     old_rows = {}

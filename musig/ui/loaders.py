@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -121,16 +122,23 @@ def play(ds: Dataset, track: int, lib=None) -> None:
 
 
 @st.cache_data(show_spinner="Embedding the upload…", max_entries=32)
-def embed_upload(data: bytes, filename: str, run_keys: tuple, _ds: Dataset) -> dict:
-    """Run name -> AudioEmbedding of an uploaded file, for runs given as (path, mtime) pairs.
+def embed_upload(data: bytes, filename: str, run_keys: tuple, _ds: Dataset) -> tuple[dict, list]:
+    """Run name -> AudioEmbedding of an uploaded file, for runs given as (path, mtime) pairs,
+    and the decoder's notes on it (truncated, clipped, ...: kept with the cached result).
 
     The features are extracted once and shared by every run. Raises ValueError for a bad file.
     """
-    raw = wsp.upload_features(data, filename)
-    return {
+    from musig.audio import AudioWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AudioWarning)
+        raw = wsp.upload_features(data, filename)
+    notes = [str(w.message) for w in caught if issubclass(w.category, AudioWarning)]
+    embs = {
         Path(path).name: load_run(path, mtime, _ds).embed_features(raw[None, :])[0]
         for path, mtime in run_keys
     }
+    return embs, notes
 
 
 # --- your music library ----------------------------------------------------------------------

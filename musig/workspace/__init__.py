@@ -14,6 +14,7 @@ from musig.workspace.core import (
     AUDIO_TYPES,
     DEFAULT_DATA,
     DEFAULT_HOME,
+    MAX_UPLOAD_MB,
     RunSummary,
     Workspace,
     parse_args,
@@ -53,6 +54,7 @@ from musig.workspace.views import (
 
 __all__ = [
     "AUDIO_TYPES",
+    "MAX_UPLOAD_MB",
     "DEFAULT_DATA",
     "DEFAULT_HOME",
     "Bootstrap",

@@ -36,6 +36,7 @@ DEFAULT_DATA = REPO / "sample_data"
 DEFAULT_HOME = Path.home() / ".cache" / "musig" / "app"
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
 AUDIO_TYPES = ("wav", "flac", "ogg", "mp3")
+MAX_UPLOAD_MB = 50  # several minutes of WAV, far more than the 30 s analysed; as config.toml
 
 
 def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Path, Path]:

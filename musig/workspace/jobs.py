@@ -61,12 +61,17 @@ def _flatten(d: dict, prefix: str = ""):
             yield f"{prefix}{k}", v
 
 
+def check_run_name(name: str) -> None:
+    """A run name is one folder name under the runs folder: never a path (``../x``, ``/etc``)."""
+    if not RUN_NAME.fullmatch(name):
+        raise ValueError(f"run name {name!r}: use letters, digits, '_', '-', '.' (max 48)")
+
+
 def start_train(ws: Workspace, name: str, method: str, overrides: dict, seed: int = 0) -> Job:
     """Validate a training request and start it as a subprocess; JobBusy if one is running."""
     from musig.methods import resolve_config
 
-    if not RUN_NAME.fullmatch(name):
-        raise ValueError(f"run name {name!r}: use letters, digits, '_', '-', '.' (max 48)")
+    check_run_name(name)
     if (ws.runs_dir / name).exists():
         raise ValueError(f"a run named {name!r} exists already; pick another name")
     cfg = resolve_config(method, overrides)  # raises ValueError on a bad setting
@@ -198,6 +203,7 @@ def _finalise(ws: Workspace, job: Job) -> None:
         outcome.update(state="failed", message=log_tail(Path(job.log_file)))
     for tmp in ws.runs_dir.glob(f".{job.name}.*.tmp"):  # left by a killed atomic_dir
         shutil.rmtree(tmp, ignore_errors=True)
+    out.with_name(f".{out.name}.lock").unlink(missing_ok=True)  # its writer is gone
     atomic_write_json(ws.jobs_dir / "last.json", outcome)
     claim.unlink(missing_ok=True)
 
@@ -205,6 +211,7 @@ def _finalise(ws: Workspace, job: Job) -> None:
 def delete_run(ws: Workspace, name: str) -> None:
     """Delete a run the user trained; default runs are kept (they would come back), and so is
     the run the current job is writing."""
+    check_run_name(name)
     if name in ws.defaults():
         raise ValueError(f"{name!r} is a default run of this workspace; it cannot be deleted")
     job = current_job(ws)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from musig.data import Dataset
 from musig.utils import atomic_write_json
-from musig.workspace.core import AUDIO_TYPES
+from musig.workspace.core import AUDIO_TYPES, MAX_UPLOAD_MB
 
 
 def track_table(dataset: Dataset) -> pd.DataFrame:
@@ -155,19 +156,32 @@ def _names(names: np.ndarray, most: int = 4) -> str:
 
 
 def upload_features(data: bytes, filename: str) -> np.ndarray:
-    """Raw audio features float32 (F,) of uploaded bytes; ValueError for a bad file."""
+    """Raw audio features float32 (F,) of uploaded bytes; ValueError for a bad file.
+
+    The bytes go to a private temporary folder under a fixed name (``upload.<ext>``, never the
+    user's name, which may hold ``../``), removed when done; warnings name the user's file.
+    """
     from musig.audio import extract_file
 
     suffix = Path(filename).suffix.lower()
     if suffix.lstrip(".") not in AUDIO_TYPES:
         raise ValueError(f"{filename}: not a supported audio type (use {', '.join(AUDIO_TYPES)})")
+    if len(data) > MAX_UPLOAD_MB * 2**20:  # the server's limit, for callers other than the app
+        raise ValueError(
+            f"{filename}: {len(data) / 2**20:.1f} MB is over the upload limit of {MAX_UPLOAD_MB} MB"
+        )
     with tempfile.TemporaryDirectory(prefix="musig-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        try:
-            return extract_file(path)
-        except ValueError as e:  # name the user's file, not our temporary copy
-            raise ValueError(str(e).replace(str(path), filename)) from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                feats = extract_file(path)
+            except ValueError as e:  # name the user's file, not our temporary copy
+                raise ValueError(str(e).replace(str(path), filename)) from None
+    for w in caught:
+        warnings.warn(str(w.message).replace(str(path), filename), w.category, stacklevel=2)
+    return feats
 
 
 def recommend_vector(
