@@ -164,7 +164,7 @@ class CoocTask:
     In-batch softmax; with ``logq`` the log sampling probability is subtracted from the logits
     (Yi et al. 2019), else popular tracks, the most frequent negatives, are pushed from everything.
     Mixed negative sampling (Yang et al. 2020): ``uniform`` tracks drawn uniformly from
-    ``pool`` join the in-batch candidates, so tail and cold tracks, which are rarely a target,
+    ``pool`` join the in-batch candidates, so tail tracks, which are rarely a target,
     are pushed away from queries too; with ``mask_own`` a candidate that belongs to the row's
     playlist (another row's target, a uniform draw) is no negative of that row.
     """

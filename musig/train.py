@@ -97,7 +97,7 @@ def _tasks(
     """The task objects of the configured tasks with probability > 0 (ValueError without data).
 
     ``candidates``: the in-batch softmax's candidates (this batch, or every rank's); ``pool``:
-    int64 (K,) embeddable tracks, where uniform negatives are drawn.
+    int64 (K,) tracks uniform negatives are drawn from.
     """
     n = len(genre)
     link = {"temperature": cfg.temperature, "logq": cfg.logq_correction, "candidates": candidates}
@@ -170,7 +170,10 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         num_artists = int(inputs.artist.max(initial=-1)) + 1 if cfg.use_artist else 0
         model = build_encoder(cfg, inputs.x.shape[1], n, tuple(relations), num_artists)
         head = GenreHead(cfg.out_channels, max(len(graph.genre_names), 1))
-        pool = np.flatnonzero(inputs.has_x | inputs.has_id)
+        # Uniform negatives come from tracks with playlist history only: a track in no training
+        # playlist is never a positive, so as a negative it would only learn "unplayed = bad",
+        # which is false of the new tracks that cold start asks about.
+        pool = np.flatnonzero(ctx.dataset.popularity > 0)
         tasks = _tasks(cfg, held, graph.genre, head, replica.candidates, pool)
         names = list(tasks)
         weights = np.array([p for t, p in cfg.tasks if p > 0], np.float64)
