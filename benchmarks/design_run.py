@@ -7,14 +7,14 @@ Prints one Markdown row — overrides, query, validation NDCG, R-precision, reca
 recall@100, recall@500 of held-out tail (1–5 training playlists) and cold (0) tracks, training
 seconds — and appends the same numbers as a JSON line to ``--log``, so every design run of
 ``benchmarks/results/musig_validation.md`` can be traced to its command. ``--query`` scores the one
-trained run with several retrieval settings (ALS cosine and fold-in) without retraining.
+trained run with several retrieval settings (ALS cosine and fold-in) without retraining; a run
+already in ``--runs`` is scored again, not retrained.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from musig.features import load_features
 from musig.methods import get, resolve_config
 from musig.pipeline import needs_features, train_run
 from musig.retrieval import RetrievalConfig
+from musig.runs import read_run_meta
 
 
 def _value(text: str):
@@ -51,6 +52,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--query", nargs="*", type=_query, default=[], help="cos, foldin[+beta]")
     ap.add_argument("--runs", type=Path, default=Path("results/design_runs"))
+    ap.add_argument("--run", type=Path, help="score this run folder (e.g. one `evaluate` trained)")
     ap.add_argument("--log", type=Path, default=Path("results/design_runs.jsonl"))
     args = ap.parse_args()
     val = load_dataset(args.data)
@@ -60,12 +62,13 @@ def main() -> None:
     method, cfg = get(args.method), resolve_config(args.method, overrides)
     feats = load_features(val) if needs_features(method, cfg) else None
     name = "-".join([args.method, *(f"{k}={v}" for k, v in overrides.items())]).replace("/", "_")
-    t = time.perf_counter()
-    path = train_run(
-        val, args.method, args.runs / f"{name}-s{args.seed}", overrides=overrides,
-        seed=args.seed, features=feats, compute_map=False,
-    )  # fmt: skip
-    seconds = time.perf_counter() - t
+    path = args.run or args.runs / f"{name}-s{args.seed}"
+    if not (path / "run.json").is_file():  # else trained before: score it with other queries
+        train_run(
+            val, args.method, path, overrides=overrides, seed=args.seed, features=feats,
+            compute_map=False,
+        )  # fmt: skip
+    seconds = read_run_meta(path)["train_seconds"]  # graph build + fit
     for query in args.query or [None]:
         frame = score_run(path, val, retrieval=query)
         held = frame["cold_held"].to_numpy(float)
