@@ -24,6 +24,8 @@ python -m musig evaluate --data results/sample_split --out results/sample_ablati
   --runs results/sample_b/runs
 python -m benchmarks.same_numbers results/sample results/sample_b
 python -m benchmarks.same_numbers results/sample_ablations results/sample_ablations_b
+# Issue #14: MUSIG's defaults changed; sage and musig scored again on the same split.
+python -m musig evaluate --data results/sample_split --out results/sample_new --methods sage musig
 
 # A second world: another seed and size, the generator's frozen defaults otherwise.
 python -m musig generate --out results/world2 --tracks 3000 --playlists 6000 --seed 1
@@ -39,6 +41,15 @@ python -m benchmarks.feature_calibration --table-world results/longtail \
   | tee results/feature_calibration.txt
 python -m benchmarks.mpd_sampler --playlists 50000 --seed 2021 --rows 100 \
   | tee results/mpd_sampler_50k.txt
+# Issue #14 on the long-tail world: split, validation runs (benchmarks/results/musig_validation.md),
+# the test table of the baselines and the oracle (MUSIG and sage: not yet, too slow here).
+python -m musig split --data results/longtail --out results/longtail_split --val 1000
+python -m benchmarks.design_run --data results/longtail_split/validation --method als \
+  --query cos foldin cos+0.01 foldin+0.01 --log results/longtail_design.jsonl
+python -m benchmarks.design_run --data results/longtail_split/validation --method content \
+  --log results/longtail_design.jsonl
+python -m musig evaluate --data results/longtail_split --out results/longtail \
+  --methods popularity als content
 /usr/bin/time -v python -m musig generate --profile mpd --playlists 100000 --out results/mpd100k
 python -m benchmarks.world_report --data results/mpd100k --stats-only \
   | tee results/world_report_mpd_100k.txt

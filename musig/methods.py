@@ -21,6 +21,7 @@ from musig.baselines.popularity import PopularityConfig
 from musig.fitting import Callback, FitContext, MethodResult, config_from_dict, config_to_dict
 from musig.graph import GraphConfig
 from musig.musig_config import MusigConfig
+from musig.oracle import OracleConfig
 from musig.retrieval import RetrievalConfig
 
 
@@ -59,6 +60,11 @@ class Method:
         retrieval: how its embeddings are queried (popularity term, ALS fold-in), chosen on
             validation (``benchmarks/tune.py``).
         distributed: trains on several processes (``--nproc``, :mod:`musig.distributed`).
+        ceiling: ranks by a synthetic world's hidden truth (``oracle``): not in ``METHODS``
+            (so never a baseline, never tuned, never trained by the app); ``evaluate`` adds it
+            on synthetic worlds as the ceiling row.
+        ranker: module whose ``ranker(run)`` ranks for this method instead of the shared
+            embedding :class:`~musig.retrieval.Retriever` (the oracle's reads pids, not seeds).
     """
 
     name: str
@@ -73,6 +79,8 @@ class Method:
     without_content: Callable[[Any, bool], tuple[Any, str]] | None = None
     retrieval: RetrievalConfig = RetrievalConfig()
     distributed: bool = False
+    ceiling: bool = False
+    ranker: str | None = None
 
     def fit(self, ctx: FitContext, cfg, callback: Callback = None) -> MethodResult:
         """Fit the method; every method takes the same arguments."""
@@ -120,8 +128,12 @@ _MUSIG = {
     "distributed": True,
 }
 
-# In the order of the result tables; "sage" is the MUSIG encoder trained on the co-occurrence
-# task alone: the paper's single-task graph embedding.
+# MUSIG's final configuration. "sage" is it with the co-occurrence task alone (the paper's
+# single-task graph embedding): same inputs, relations, negatives, query shaping and steps, so
+# the task mix is the only difference (tests/test_methods.py holds this).
+FINAL = MusigConfig()
+
+# In the order of the result tables.
 REGISTRY: dict[str, Method] = {
     m.name: m
     for m in (
@@ -144,11 +156,22 @@ REGISTRY: dict[str, Method] = {
             reads_content=_always,
             embeds_uploads=_always,
         ),
-        Method("sage", MusigConfig(tasks=(("cooc", 1.0),)), cost_rank=1, **_MUSIG),
-        Method("musig", MusigConfig(), cost_rank=0, baseline=False, **_MUSIG),
+        Method("sage", replace(FINAL, tasks=(("cooc", 1.0),)), cost_rank=1, **_MUSIG),
+        Method("musig", FINAL, cost_rank=0, baseline=False, **_MUSIG),
+        Method(
+            "oracle",
+            OracleConfig(),
+            "musig.oracle",
+            cost_rank=8,
+            baseline=False,
+            recommend_only=True,
+            ceiling=True,
+            ranker="musig.oracle",
+        ),
     )
 }
-METHODS = tuple(REGISTRY)
+METHODS = tuple(m for m in REGISTRY if not REGISTRY[m].ceiling)  # what is trained and compared
+CEILING = "oracle"  # the generator's own ranking, scored on synthetic worlds only
 BASELINES = tuple(m for m in METHODS if REGISTRY[m].baseline)
 PRIMARY = "musig"  # the method the others are compared with
 

@@ -137,12 +137,16 @@ class Retriever:
         *,
         extra: np.ndarray | None = None,
         batch_size: int = 256,
+        pids: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Recommend for many playlists.
 
         Args:
             seed_lists: per playlist, int64 track ids of its seeds (may be empty).
             extra: float (P, D) optional out-of-catalog seed embedding per playlist (see query).
+            pids: the playlists' ids, part of the rankers' shared interface: embeddings rank
+                from the seeds alone and ignore them; the oracle's ranker
+                (:class:`musig.oracle.OracleRanker`) reads nothing else.
             k: recommendations per playlist (capped at the number of non-seed tracks).
         Returns:
             ids int64 (P, k) best first, scores float32 (P, k). Fallback picks score -2 or less.
@@ -171,7 +175,7 @@ class Retriever:
                     scores[rows] = np.where(self.mask[None, :], sim, scores[rows])
             for j, seeds in enumerate(seed_lists[start:stop]):
                 scores[j, seeds] = -np.inf  # seeds are never recommended
-            ids, top = _top_k(scores, k)
+            ids, top = top_k(scores, k)
             all_ids.append(ids)
             all_scores.append(top)
         if not all_ids:
@@ -222,7 +226,7 @@ class Retriever:
             scores[r, ids] = 1.0 - np.asarray(dist, np.float32) + self.boost[ids]
 
 
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-k, best first, ties broken by the lower track id (which matters for the
     popularity fallback, where many tracks share a count) — the first k of a stable sort.
 

@@ -14,6 +14,7 @@ Layout of RUN/:
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import json
 import platform
@@ -271,6 +272,8 @@ class Run:
         if self.embeddings is not None and self.embeddings.dtype != np.float32:
             self.embeddings = self.embeddings.astype(np.float32)  # shipped runs keep float16
         self.map2d: np.ndarray | None = self.arrays.get("map2d")
+        # Where the data is: the oracle's ranker reads the world's hidden truth there.
+        self.dataset_root: str | None = self.meta["provenance"].get("dataset_root")
 
     def __repr__(self) -> str:
         return f"Run({self.path.name!r}, method={self.method!r}, tracks={len(self.track_uris)})"
@@ -286,10 +289,12 @@ class Run:
     @functools.cached_property
     def retriever(self) -> Retriever:
         """Queries this run's embeddings with its method's retrieval settings (registry), or
-        the ones it was loaded with."""
+        the ones it was loaded with; a method with its own ranker (``oracle``) gets that."""
         from musig.methods import get
 
         method = get(self.method)
+        if method.ranker:
+            return importlib.import_module(method.ranker).ranker(self)
         cfg = method.retrieval_config(method.config(self.config), self._retrieval)
         return Retriever(
             self.embeddings,
@@ -363,4 +368,5 @@ def load_run(
     run = Run(path, ann=ann, retrieval=retrieval)
     if dataset is not None:
         run.check_dataset(dataset)
+        run.dataset_root = str(dataset.root)
     return run

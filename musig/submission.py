@@ -33,7 +33,8 @@ def complete_challenge(run, challenge, k: int = 500, *, warn: bool = True) -> di
         warnings.warn(
             f"{unknown} seed track(s) are not in the run's catalog and were ignored", stacklevel=2
         )
-    ids, _ = run.retriever.recommend_batch(seed_lists, k)
+    pids = [pl.pid for pl in challenge]
+    ids, _ = run.retriever.recommend_batch(seed_lists, k, pids=pids)
     uris = np.asarray(run.track_uris, dtype=object)
     return {pl.pid: uris[row].tolist() for pl, row in zip(challenge, ids, strict=True)}
 

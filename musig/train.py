@@ -28,7 +28,8 @@ from musig.tasks import (
 
 
 class TrainStep(torch.nn.Module):
-    """One step's forward: encode the sampled seeds and score them with the drawn task's loss.
+    """One step's forward: encode the seeds of the step's tasks in one pass and return the
+    weighted sum of their losses (one task, weight 1, under multi-task sampling).
 
     Encoder and genre head in one module returning the loss, so that a wrapper of the step
     (``DistributedDataParallel``, :mod:`musig.distributed`) sees every parameter a loss reaches.
@@ -38,9 +39,15 @@ class TrainStep(torch.nn.Module):
         super().__init__()
         self.model, self.head, self.tasks, self.inputs = model, head, tasks, inputs
 
-    def forward(self, name: str, sub: Subgraph, cold: np.ndarray, target) -> torch.Tensor:
+    def forward(self, parts: list, sub: Subgraph, cold: np.ndarray) -> list[torch.Tensor]:
+        """parts: (task name, number of its seeds, its target, weight) in seed order.
+        Returns each part's weighted loss."""
         z = encode_subgraph(self.model, self.inputs, sub, drop_id=cold)  # (seeds, D)
-        return self.tasks[name].loss(z, target)
+        losses, start = [], 0
+        for name, size, target, weight in parts:
+            losses.append(weight * self.tasks[name].loss(z[start : start + size], target))
+            start += size
+        return losses
 
 
 class _Optimizer:
@@ -79,10 +86,18 @@ class _Optimizer:
             sched.step()
 
 
-def _tasks(cfg: MusigConfig, held: Holdout, genre: np.ndarray, head: GenreHead, candidates) -> dict:
+def _tasks(
+    cfg: MusigConfig,
+    held: Holdout,
+    genre: np.ndarray,
+    head: GenreHead,
+    candidates,
+    pool: np.ndarray,
+) -> dict:
     """The task objects of the configured tasks with probability > 0 (ValueError without data).
 
-    ``candidates``: the in-batch softmax's candidates (this batch, or every rank's).
+    ``candidates``: the in-batch softmax's candidates (this batch, or every rank's); ``pool``:
+    int64 (K,) tracks uniform negatives are drawn from.
     """
     n = len(genre)
     link = {"temperature": cfg.temperature, "logq": cfg.logq_correction, "candidates": candidates}
@@ -95,7 +110,11 @@ def _tasks(cfg: MusigConfig, held: Holdout, genre: np.ndarray, head: GenreHead, 
                 raise ValueError("task 'cooc' needs playlists with at least two tracks")
             log_q = log_target_prob(held.playlists, n)
             shape = {"shape": cfg.cooc_shape, "first_share": cfg.cooc_first_share}
-            out[name] = CoocTask(held.playlists, log_q, cfg.cooc_context, **link, **shape)
+            negatives = {"uniform": cfg.uniform_negatives, "pool": pool,
+                         "mask_own": cfg.mask_own_tracks}  # fmt: skip
+            out[name] = CoocTask(
+                held.playlists, log_q, cfg.cooc_context, **link, **shape, **negatives
+            )
         elif name == "acoustic":
             if held.acoustic_edges is None:
                 raise ValueError("task 'acoustic' needs acoustic edges; the graph has none")
@@ -151,10 +170,14 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         num_artists = int(inputs.artist.max(initial=-1)) + 1 if cfg.use_artist else 0
         model = build_encoder(cfg, inputs.x.shape[1], n, tuple(relations), num_artists)
         head = GenreHead(cfg.out_channels, max(len(graph.genre_names), 1))
-        tasks = _tasks(cfg, held, graph.genre, head, replica.candidates)
+        # Uniform negatives come from tracks with playlist history only: a track in no training
+        # playlist is never a positive, so as a negative it would only learn "unplayed = bad",
+        # which is false of the new tracks that cold start asks about.
+        pool = np.flatnonzero(ctx.dataset.popularity > 0)
+        tasks = _tasks(cfg, held, graph.genre, head, replica.candidates, pool)
         names = list(tasks)
-        probs = np.array([p for t, p in cfg.tasks if p > 0], np.float64)
-        probs /= probs.sum()
+        weights = np.array([p for t, p in cfg.tasks if p > 0], np.float64)
+        probs = weights / weights.sum()
         step_fn = replica.wrap(TrainStep(model, head, tasks, inputs))
         optimizer = _Optimizer(model, head, cfg)
         batch_rng = replica.batch_rng(rng, seed)  # each rank its own batches
@@ -180,24 +203,29 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         start = time.perf_counter()
         bar = tqdm(range(cfg.steps), desc="musig", disable=not ctx.progress, leave=False)
         for step in bar:
-            name = names[rng.choice(len(names), p=probs)]
-            seeds, target = tasks[name].sample(batch_rng, batch_size)
+            if cfg.task_mix == "sample":
+                drawn = [(names[rng.choice(len(names), p=probs)], 1.0)]
+            else:
+                drawn = list(zip(names, weights.tolist(), strict=True))
+            parts, seeds = [], []
+            for name, weight in drawn:
+                s, target = tasks[name].sample(batch_rng, batch_size)
+                parts.append((name, len(s), target, weight))
+                seeds.append(s)
+            seeds = np.concatenate(seeds)
             sub = sample_subgraph(
                 held.relations, seeds, fanouts, random_state=batch_rng, cum_weights=cum
             )
             cold = _drop_cold(sub, len(seeds), cfg.cold_drop, batch_rng)
-            loss = step_fn(name, sub, cold, target)
+            losses = step_fn(parts, sub, cold)
+            loss = sum(losses)
             optimizer.step(loss)  # under DDP: gradients averaged over the ranks
-            seconds = time.perf_counter() - start
-            log.add(
-                {
-                    "step": step + 1,
-                    "kind": "train",
-                    "task": name,
-                    "loss": loss.item(),
-                    "seconds": seconds,
-                }
-            )
+            record = {"step": step + 1, "kind": "train", "task": "+".join(n for n, _ in drawn)}
+            record["loss"] = loss.item()
+            if len(drawn) > 1:
+                each = zip(drawn, losses, strict=True)
+                record.update({f"loss_{n}": x.item() for (n, _), x in each})
+            log.add({**record, "seconds": time.perf_counter() - start})
             if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
                 record = {"step": step + 1, "kind": "eval", **diagnostics(embed, head)}
                 log.add({**record, "seconds": time.perf_counter() - start})

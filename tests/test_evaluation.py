@@ -34,7 +34,7 @@ def test_same_numbers_twice_and_runs_reused(tiny_split, tmp_path):
     )
     # retrained from scratch, in two worker processes: identical, in the same order
     assert first["overall"] == second["overall"] and first["methods"] == second["methods"]
-    assert len(runs) == len(METHODS)
+    assert len(runs) == len(METHODS) + 1  # and the oracle's, added on a synthetic world
     md = (tmp_path / "a" / "results.md").read_text()
     assert all(f"| {m} |" in md for m in METHODS)
     # A popularity-only ranking cannot beat a trained method on NDCG in a world with structure.

@@ -121,6 +121,15 @@ def test_registry_entries_are_complete():
     assert by_cost(METHODS)[:2] == ["musig", "sage"]
 
 
+def test_sage_is_musigs_final_config_with_the_cooccurrence_task_alone():
+    sage, musig = REGISTRY["sage"].default, REGISTRY["musig"].default
+    assert sage.tasks == (("cooc", 1.0),) and len(musig.tasks) > 1
+    differ = [
+        f.name for f in dataclasses.fields(musig) if getattr(sage, f.name) != getattr(musig, f.name)
+    ]
+    assert differ == ["tasks"]
+
+
 def test_ablations_resolve_and_say_what_they_read():
     no_audio = resolve_config("musig-no-audio")
     assert not get("musig").reads_content(no_audio)

@@ -166,13 +166,13 @@ def test_ann_recall_against_exact():
 
 
 def test_top_k_is_the_head_of_a_stable_sort_with_many_ties():
-    from musig.retrieval import _top_k
+    from musig.retrieval import top_k
 
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 5, size=(7, 300)).astype(np.float32)  # ties everywhere
     scores[0, :10] = -np.inf
     for k in (1, 17, 299, 300):
-        ids, top = _top_k(scores, k)
+        ids, top = top_k(scores, k)
         ref = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(ids, ref)
         np.testing.assert_array_equal(top, np.take_along_axis(scores, ref, axis=1))

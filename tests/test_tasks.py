@@ -12,6 +12,7 @@ from musig.tasks import (
     GenreTask,
     log_sampling_prob,
     log_target_prob,
+    own_tracks_mask,
     sample_contexts,
     sample_pairs,
     sample_shaped_contexts,
@@ -59,14 +60,14 @@ def _cooc(context=2, logq=False):
 
 def test_cooc_loss_is_low_when_each_query_points_at_its_target():
     task = _cooc()
-    seeds, (target, row) = task.sample(np.random.default_rng(2), 8)
-    assert seeds.shape == (8 + 8 * 2,) and (seeds[:8] == target).all()
+    seeds, (target, row, mask) = task.sample(np.random.default_rng(2), 8)
+    assert seeds.shape == (8 + 8 * 2,) and (seeds[:8] == target).all() and mask is None
     assert row.tolist() == np.repeat(np.arange(8), 2).tolist()
     group = torch.tensor([0, 0, 0, 1, 1, 2])
     z = torch.eye(3)[group[torch.from_numpy(seeds)]]  # a track points at its playlist
     wrong = z.clone()
     wrong[:8] = torch.eye(3)[(group[torch.from_numpy(target)] + 1) % 3]  # targets elsewhere
-    assert task.loss(z, (target, row)) < task.loss(wrong, (target, row)) - 1.0
+    assert task.loss(z, (target, row, None)) < task.loss(wrong, (target, row, None)) - 1.0
 
 
 def test_logq_lowers_the_loss_of_popular_negatives():
@@ -112,3 +113,28 @@ def test_shaped_contexts_are_first_k_or_random_k_of_the_targets_playlist():
         ):
             first_like += 1
     assert 0.6 < first_like / (target < 100).sum() < 0.95  # about the first_share of 0.8
+
+
+def test_own_tracks_mask_by_hand():
+    # rows from playlists [0 1 2], [3 4], [0 1 2]; candidates with a repeat of track 1
+    mask = own_tracks_mask(INDPTR, TRACKS, np.array([0, 1, 0]), np.array([1, 3, 5, 1, 4]))
+    expected = [[1, 0, 0, 1, 0], [0, 1, 0, 0, 1], [1, 0, 0, 1, 0]]
+    assert mask.tolist() == np.array(expected, bool).tolist()
+
+
+def test_mixed_negatives_add_uniform_candidates_and_mask_the_playlists_own():
+    pool = np.arange(6)
+    task = CoocTask((INDPTR, TRACKS), log_target_prob((INDPTR, TRACKS), 6), 2, 0.1, True,
+                    uniform=4, pool=pool, mask_own=True)  # fmt: skip
+    seeds, (target, row, mask) = task.sample(np.random.default_rng(8), 6)
+    assert seeds.shape == (6 + 6 * 2 + 4,) and mask.shape == (6, 6 + 4)
+    group = np.array([0, 0, 0, 1, 1, 2])
+    candidates = np.r_[target, seeds[-4:]]
+    own = group[candidates][None, :] == group[target][:, None]
+    own[np.arange(6), np.arange(6)] = False  # the positive is never masked
+    assert (mask == own).all()
+    z = F.normalize(torch.randn(len(seeds), 8, generator=torch.Generator().manual_seed(1)), dim=-1)
+    loss = task.loss(z, (target, row, mask))
+    # Masked candidates do not count: the loss equals the one with them removed by hand.
+    unmasked = task.loss(z, (target, row, np.zeros_like(mask)))
+    assert np.isfinite(loss.item()) and loss.item() < unmasked.item()

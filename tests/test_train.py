@@ -133,3 +133,22 @@ def test_artist_input_places_cold_tracks_with_their_artist(sparse_world):
     n_artists = ds.tracks["artist_name"].replace("", None).nunique()
     assert res.extras["encoder.artist_emb.weight"].shape == (n_artists, cfg.hidden_channels)
     assert share[True] > share[False] + 0.05, share  # measured: 0.84 against 0.75
+
+
+def test_auxiliary_losses_on_every_step_with_weights(sparse_world):
+    """task_mix="sum": every step scores every task on one subgraph; the logged loss is the
+    weighted sum of the logged task losses."""
+    ds, feats = sparse_world
+    tasks = (("cooc", 1.0), ("acoustic", 0.2), ("genre", 0.1))
+    cfg = MusigConfig(steps=20, eval_every=20, batch_size=64, tasks=tasks, task_mix="sum",
+                      uniform_negatives=64, mask_own_tracks=True)  # fmt: skip
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph, cfg.graph_relations())
+    res = fit(FitContext(ds, feats.scaled, feats.mask, graph), cfg)
+    train = [r for r in res.log if r["kind"] == "train"]
+    assert {r["task"] for r in train} == {"cooc+acoustic+genre"}
+    for r in train:
+        parts = r["loss_cooc"] + r["loss_acoustic"] + r["loss_genre"]
+        assert np.isclose(r["loss"], parts, rtol=1e-5)
+    assert train[-1]["loss_cooc"] < train[0]["loss_cooc"]
+    with pytest.raises(ValueError, match="task_mix"):
+        MusigConfig(task_mix="both")

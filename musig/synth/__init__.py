@@ -22,13 +22,14 @@ Everything is a pure function of :class:`WorldConfig`: ``world.json`` stores onl
 The MPD profile (``generate --profile mpd``) is the same model at the Million Playlist Dataset's
 scale and long tail: :mod:`musig.synth.mpd` (config, universe of tracks), ``mpd_sample``
 (playlists), ``mpd_features`` (a calibrated content table instead of audio), ``mpd_names``,
-``mpd_write`` (the folder) and ``mpd_oracle`` (the generator's own log-probabilities).
+``mpd_write`` (the folder) and ``mpd_oracle`` (the generator's own log-probabilities);
+:mod:`musig.synth.oracle` gives those of either profile (the ceiling of every table).
 """
 
 from musig.synth.generate import generate_world
 from musig.synth.mpd import MpdConfig, mpd_config
-from musig.synth.mpd_oracle import log_probs
 from musig.synth.mpd_write import generate_mpd_world
+from musig.synth.oracle import log_probs
 from musig.synth.render import render_track
 from musig.synth.world import WorldConfig, WorldTruth, world_config, world_summary, world_truth
 

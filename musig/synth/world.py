@@ -286,15 +286,17 @@ def playlist_name(rng: np.random.Generator, scene: str, genre: str) -> str:
 # Playlists
 
 
-def sample_playlists(cfg: WorldConfig, cat: WorldTruth, progress: bool):
-    """Gumbel top-k sampling without replacement, ∝ popularity**a * mixture-of-scenes kernel.
+class PlaylistPlan(NamedTuple):
+    """What a world's playlists are drawn from before any track is: lengths, scenes, tastes."""
 
-    Returns:
-        (tracks, scene): list of int64 (L_p,) track indices in playlist order; int64 (P, 2) the
-        playlist's scenes (both equal for single-scene playlists).
-    """
-    from tqdm.auto import tqdm
+    length: np.ndarray  # int64 (P,)
+    scene: np.ndarray  # int64 (P, 2) the playlist's scenes (both equal for single-scene ones)
+    mixed: np.ndarray  # bool (P,) mixes two scenes
+    taste: np.ndarray  # float32 (P, 2, D) concentration * unit taste (row 1 used if mixed)
 
+
+def _plan(cfg: WorldConfig, cat: WorldTruth) -> tuple[PlaylistPlan, np.random.Generator]:
+    """The plan, and the playlist stream positioned where the track draws continue it."""
     rng = np.random.default_rng([cfg.seed, STREAM_PLAYLISTS])
     p, s, d = cfg.num_playlists, cfg.num_scenes, cfg.latent_dim
     n_warm = int(np.isfinite(cat.log_popularity).sum())
@@ -306,26 +308,63 @@ def sample_playlists(cfg: WorldConfig, cat: WorldTruth, progress: bool):
     mixed = (rng.random(p) < cfg.mix_prob) & (s > 1)
     scene[mixed, 1] = (scene[mixed, 0] + rng.integers(1, max(s, 2), size=mixed.sum())) % s
     taste = cat.scene_centre[scene] + cfg.taste_scale * rng.standard_normal((p, 2, d))  # (P, 2, D)
-    # Cosine, not distance: |z|² in a distance kernel would make near-origin tracks hubs that
-    # every playlist picks; popularity is meant to come from `log_popularity` alone.
-    unit = (cat.z / np.linalg.norm(cat.z, axis=1, keepdims=True)).astype(np.float32)  # (N, D)
     taste = cfg.taste_concentration * taste / np.linalg.norm(taste, axis=2, keepdims=True)
-    taste = taste.astype(np.float32)  # (P, 2, D)
+    return PlaylistPlan(length, scene, mixed, taste.astype(np.float32)), rng
+
+
+def playlist_plan(world: dict | str | Path | WorldConfig) -> PlaylistPlan:
+    """Every playlist's length, scenes and hidden taste, re-derived from the world's config (the
+    first draws of its playlist stream), without sampling a track."""
+    cfg = world_config(world)
+    return _plan(cfg, _catalog(cfg))[0]
+
+
+def unit_latents(z: np.ndarray) -> np.ndarray:
+    """float32 (N, D) unit track latents: the kernel is a cosine, not a distance, since |z|² in a
+    distance kernel would make near-origin tracks hubs that every playlist picks; popularity is
+    meant to come from ``log_popularity`` alone."""
+    return (z / np.linalg.norm(z, axis=1, keepdims=True)).astype(np.float32)
+
+
+def track_logits(
+    cfg: WorldConfig, cat: WorldTruth, taste: np.ndarray, mixed: np.ndarray, unit: np.ndarray
+) -> np.ndarray:
+    """float32 (B, N) log p(track) of B playlists up to a constant: a log w + mixture kernel.
+
+    Args:
+        taste: float32 (B, 2, D) from the plan; mixed: bool (B,); unit: :func:`unit_latents`.
+    Returns:
+        -inf for cold tracks.
+    """
+    logit = taste[:, 0] @ unit.T  # (B, N)
+    if mixed.any():
+        logit[mixed] = np.logaddexp(logit[mixed], taste[mixed, 1] @ unit.T)
     # float32 from here: (chunk, N) score matrices dominate the time.
-    bias = (cfg.popularity_power * cat.log_popularity).astype(np.float32)  # (N,), -inf if cold
+    logit += (cfg.popularity_power * cat.log_popularity).astype(np.float32)  # -inf if cold
+    return logit
+
+
+def sample_playlists(cfg: WorldConfig, cat: WorldTruth, progress: bool):
+    """Gumbel top-k sampling without replacement, ∝ popularity**a * mixture-of-scenes kernel.
+
+    Returns:
+        (tracks, scene): list of int64 (L_p,) track indices in playlist order; int64 (P, 2) the
+        playlist's scenes (both equal for single-scene playlists).
+    """
+    from tqdm.auto import tqdm
+
+    plan, rng = _plan(cfg, cat)
+    unit = unit_latents(cat.z)  # (N, D)
     out: list[np.ndarray] = []
     chunk = 1000  # fixed, so the random stream does not depend on memory or speed
-    for a in tqdm(range(0, p, chunk), desc="playlists", disable=not progress):
-        t, mix = taste[a : a + chunk], mixed[a : a + chunk]  # (B, 2, D), (B,)
-        logit = t[:, 0] @ unit.T  # (B, N)
-        if mix.any():
-            logit[mix] = np.logaddexp(logit[mix], t[mix, 1] @ unit.T)
-        logit += bias  # (B, N), -inf for cold tracks
+    for a in tqdm(range(0, cfg.num_playlists, chunk), desc="playlists", disable=not progress):
+        rows = slice(a, a + chunk)
+        logit = track_logits(cfg, cat, plan.taste[rows], plan.mixed[rows], unit)  # (B, N)
         # Gumbel top-k == sampling without replacement; -log(Exp(1)) is a Gumbel draw.
         e = rng.standard_exponential(logit.shape, dtype=np.float32)
         logit -= np.log(np.maximum(e, np.float32(1e-30), out=e), out=e)
-        k = length[a : a + chunk]
+        k = plan.length[rows]
         top = np.argpartition(-logit, k.max() - 1, axis=1)[:, : k.max()]
         top = np.take_along_axis(top, np.argsort(-np.take_along_axis(logit, top, 1), 1), 1)
         out.extend(top[j, : k[j]].astype(np.int64) for j in range(len(k)))
-    return out, scene
+    return out, plan.scene
