@@ -142,8 +142,11 @@ def seed_runs(
         return []
     if any(manifest.get(k) != v for k, v in versions().items()):
         return []
+    from musig.methods import PRIMARY
+
     seeded = []
-    for name, overrides in wanted.items():
+    # The primary method first: pages open on it, so the first map a new user sees is its own.
+    for name, overrides in sorted(wanted.items(), key=lambda item: item[0] != PRIMARY):
         src = Path(data) / FOLDER / name
         if manifest["runs"].get(name) != signature(name, overrides):
             continue
