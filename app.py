@@ -19,7 +19,6 @@ except ValueError as e:
     ui.dataset_setting()
     st.stop()
 
-ui.warm_audio()
 # First start (or defaults missing): split + default runs in a background thread, shared by
 # every session of this server; the progress bar polls it.
 boot = None if ws.ready() else ui.bootstrapper(str(ws.root), ws)

@@ -12,8 +12,10 @@ import gzip as gzip_lib
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +55,7 @@ class _TrackInfo:
         }
         dur = rows["duration_ms"].tolist() if "duration_ms" in rows else [None] * len(rows)
         self.cols["duration_ms"] = [None if pd.isna(d) else int(d) for d in dur]
-        self.memo: dict[int, dict] = {}
+        self.memo: dict[int, tuple[dict, str]] = {}
 
     def entry(self, i: int | None, pos: int, given: dict | None = None) -> dict:
         """Entry for row ``i`` (None: not in the frame); non-blank keys of ``given`` win."""
@@ -72,12 +74,14 @@ class _TrackInfo:
             "duration_ms": None if e["duration_ms"] is None else int(e["duration_ms"]),
         }
 
-    def row_entry(self, i: int, pos: int) -> dict:
-        """Same as ``entry(i, pos)``, memoised: most playlist tracks are bare catalog URIs."""
-        base = self.memo.get(i)
-        if base is None:
-            base = self.memo[i] = self.entry(i, 0)
-        return {**base, "pos": pos}
+    def row_entry(self, i: int) -> tuple[dict, str]:
+        """``entry(i, 0)`` and its JSON text after the leading ``{"pos": 0, ``, memoised: most
+        playlist tracks are bare catalog URIs, and a playlist's JSON is then mostly these."""
+        hit = self.memo.get(i)
+        if hit is None:
+            base = self.entry(i, 0)
+            hit = self.memo[i] = (base, _dumps(base)[len('{"pos": 0, ') :])
+        return hit
 
 
 def track_dicts(tracks: pd.DataFrame, idx: np.ndarray | Sequence[int]) -> list[dict]:
@@ -133,7 +137,7 @@ def write_dataset(
     info = _TrackInfo(catalog)
     row_of = {u: i for i, u in enumerate(info.cols["track_uri"])}
     body = [_playlist_json(pl, i, info, row_of) for i, pl in enumerate(playlists)]
-    pids = [pl["pid"] for pl in body]
+    pids = [fields["pid"] for fields, _ in body]
     if len(set(pids)) != len(pids):
         dup = next(p for p in pids if pids.count(p) > 1)
         raise ValueError(f"duplicate pid {dup} in playlists")
@@ -142,16 +146,18 @@ def write_dataset(
     buf = io.StringIO()
     catalog.to_csv(buf, index=False, lineterminator="\n")
     files["tracks.csv"] = buf.getvalue().encode("utf-8")
+    slices = {}
     for a in range(0, len(body), slice_size):
         chunk = body[a : a + slice_size]
         rng = f"{a}-{a + len(chunk) - 1}"
-        doc = {"info": {"generated_on": _STAMP, "slice": rng, "version": "v1"}, "playlists": chunk}
-        data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-        name = f"playlists/mpd.slice.{rng}.json"
-        if gzip:
-            files[name + ".gz"] = _gzip_bytes(data)
-        else:
-            files[name] = data
+        info_text = _dumps({"generated_on": _STAMP, "slice": rng, "version": "v1"})
+        text = _array_text([_fill(f, t) for f, t in chunk])
+        data = f'{{"info": {info_text}, "playlists": {text}}}'.encode()
+        slices[f"playlists/mpd.slice.{rng}.json" + (".gz" if gzip else "")] = data
+    if gzip:  # zlib releases the GIL: slices compress in parallel
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            slices = dict(zip(slices, pool.map(_gzip_bytes, slices.values()), strict=True))
+    files.update(slices)
     if challenge is not None:
         files["challenge_set.json"] = _challenge_json(challenge, info, row_of, set(pids))
     if truth is not None:
@@ -174,6 +180,27 @@ def write_dataset(
 
 def _gzip_bytes(data: bytes) -> bytes:
     return gzip_lib.compress(data, compresslevel=6, mtime=0)
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _array_text(items: list[str]) -> str:
+    """``json.dumps`` of a list, given its items' JSON texts."""
+    return "[" + ", ".join(items) + "]"
+
+
+# Stands for an array (a playlist's tracks, a document's playlists) in the JSON of an object's
+# other fields; the array's own text is put in its place. The fields after it are numbers, so
+# its last occurrence is the placeholder even when a name holds the same characters.
+_HOLE = "\x00array\x00"
+
+
+def _fill(fields: dict, array: str) -> str:
+    """JSON text of ``fields`` with the JSON text ``array`` where ``fields`` holds ``_HOLE``."""
+    head, _, tail = _dumps(fields).rpartition(_dumps(_HOLE))
+    return head + array + tail
 
 
 def _catalog_frame(tracks: pd.DataFrame) -> pd.DataFrame:
@@ -200,7 +227,9 @@ def _catalog_frame(tracks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _playlist_json(pl: dict, i: int, info: _TrackInfo, row_of: dict[str, int]) -> dict:
+def _playlist_json(pl: dict, i: int, info: _TrackInfo, row_of: dict[str, int]) -> tuple[dict, str]:
+    """(fields, tracks): the playlist's MPD fields (``tracks`` holds ``_HOLE``) and the JSON
+    text of its track entries; :func:`_fill` joins them into the playlist's JSON."""
     pid = pl.get("pid") if isinstance(pl, dict) else None
     if not isinstance(pid, int | np.integer) or isinstance(pid, bool):
         raise ValueError(f"playlists[{i}]: missing or non-integer 'pid' ({pid!r})")
@@ -208,15 +237,25 @@ def _playlist_json(pl: dict, i: int, info: _TrackInfo, row_of: dict[str, int]) -
     tracks = pl.get("tracks", [])
     if not isinstance(tracks, list):
         raise ValueError(f"playlists[{i}] (pid {pid}): 'tracks' must be a list")
-    entries = []
+    entries, texts = [], []
     for pos, t in enumerate(tracks):
+        if isinstance(t, str) and (row := row_of.get(t)) is not None:  # most entries: fast path
+            entry, rest = info.row_entry(row)
+            texts.append(f'{{"pos": {pos}, {rest}')
+            entries.append(entry)
+            continue
         given = {"track_uri": t} if isinstance(t, str) else t
         uri = given.get("track_uri") if isinstance(given, dict) else None
         if not isinstance(uri, str) or not uri:
             raise ValueError(f"playlists[{i}] (pid {pid}), pos {pos}: track has no track_uri")
         row = row_of.get(uri)
-        bare = row is not None and given.keys() <= {"track_uri", "pos"}
-        entries.append(info.row_entry(row, pos) if bare else info.entry(row, pos, given))
+        if row is not None and given.keys() <= {"track_uri", "pos"}:
+            entry, rest = info.row_entry(row)
+            texts.append(f'{{"pos": {pos}, {rest}')
+        else:
+            entry = info.entry(row, pos, given)
+            texts.append(_dumps(entry))
+        entries.append(entry)
     out = {"name": as_text(pl.get("name"))}
     if pl.get("description") is not None:
         out["description"] = as_text(pl["description"])
@@ -227,12 +266,12 @@ def _playlist_json(pl: dict, i: int, info: _TrackInfo, row_of: dict[str, int]) -
         num_tracks=len(entries),
         num_albums=len({e["album_uri"] for e in entries}),
         num_followers=int(pl.get("num_followers", 1)),
-        tracks=entries,
+        tracks=_HOLE,
         num_edits=int(pl.get("num_edits", 1)),
         duration_ms=sum(e["duration_ms"] or 0 for e in entries),
         num_artists=len({e["artist_uri"] for e in entries}),
     )
-    return out
+    return out, _array_text(texts)
 
 
 def _challenge_json(
@@ -250,14 +289,14 @@ def _challenge_json(
                 "num_tracks": c.num_tracks,
                 "tracks": list(c.seed_uris),
             }
-        pl = _playlist_json(c, i, info, row_of)
+        pl, tracks = _playlist_json(c, i, info, row_of)
         if pl["pid"] in seen or pl["pid"] in train_pids:
             raise ValueError(f"challenge[{i}]: pid {pl['pid']} is a duplicate or a playlist pid")
         seen.add(pl["pid"])
         entry = {"pid": pl["pid"]}
         if c.get("name") is not None:
             entry["name"] = pl["name"]
-        n_samples = len(pl["tracks"])
+        n_samples = pl["num_tracks"]
         n_hold = c.get("num_holdouts")
         n_total = c.get("num_tracks")
         if n_hold is None and n_total is None:
@@ -267,14 +306,14 @@ def _challenge_json(
             num_holdouts=n_hold,
             num_samples=n_samples,
             num_tracks=n_samples + n_hold if n_total is None else int(n_total),
-            tracks=pl["tracks"],
+            tracks=_HOLE,
         )
-        out.append(entry)
+        out.append(_fill(entry, tracks))
     doc = {
         "date": _STAMP,
         "version": "v1",
         "name": "challenge_set",
         "description": "musig challenge set",
-        "playlists": out,
+        "playlists": _HOLE,
     }
-    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    return _fill(doc, _array_text(out)).encode()

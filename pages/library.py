@@ -10,6 +10,7 @@ from musig import workspace as wsp
 from musig.library import ScanConfig, scan_library
 
 ws = ui.workspace()
+ui.warm_audio()  # the extractor compiled while a file is being chosen
 st.title("Library")
 lib = ui.library(ws)
 with st.form("library_form"):

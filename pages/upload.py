@@ -9,6 +9,7 @@ from musig.methods import UPLOAD_DEFAULT
 from musig.workspace import figures
 
 ws = ui.workspace()
+ui.warm_audio()  # the extractor compiled while a file is being chosen
 st.title("Upload")
 file = st.file_uploader(
     "Audio file",

@@ -36,6 +36,26 @@ def test_write_is_deterministic_and_reload_is_stable(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(ds2.tracks, ds.tracks)
 
 
+def test_json_text_is_what_json_dumps_writes(tmp_path: Path) -> None:
+    """Slices and the challenge file are assembled from memoised pieces of JSON text; the
+    result must be exactly ``json.dumps`` of the parsed document (shipped split fingerprints
+    depend on these bytes), also for names holding quotes, NULs and the placeholder's text."""
+    odd = 'x "q" \x00array\x00 \\ é \u2028'
+    cat = _catalog().assign(track_name=odd)
+    pls = _playlists()
+    pls[0] = {**pls[0], "name": odd, "description": odd}
+    pls.append({"pid": 99, "tracks": []})
+    challenge = [{"pid": 100, "name": odd, "num_holdouts": 1, "tracks": ["t:a"]}]
+    write_dataset(tmp_path / "ds", cat, pls, slice_size=2, gzip=False, challenge=challenge)
+    files = sorted((tmp_path / "ds/playlists").glob("*.json"))
+    files.append(tmp_path / "ds/challenge_set.json")
+    for path in files:
+        raw = path.read_bytes()
+        assert raw == json.dumps(json.loads(raw), ensure_ascii=False).encode(), path.name
+    doc = json.loads(files[0].read_bytes())
+    assert doc["playlists"][0]["name"] == odd and doc["playlists"][0]["description"] == odd
+
+
 def test_written_slice_is_mpd_format(tmp_path: Path) -> None:
     write_dataset(tmp_path / "ds", _catalog(), _playlists()[:1], gzip=True)
     raw = gzip.decompress((tmp_path / "ds/playlists/mpd.slice.0-0.json.gz").read_bytes())
