@@ -21,7 +21,7 @@ except ValueError as e:
 
 # First start (or defaults missing): split + default runs in a background thread, shared by
 # every session of this server; the progress bar polls it.
-boot = None if ws.ready() else ui.bootstrapper(str(ws.root), ws)
+boot = ui.first_start(ws)
 if boot is not None and boot.error:
     st.error(f"Preparing the default runs failed: {boot.error}")
     if st.button("Try again"):
@@ -29,7 +29,7 @@ if boot is not None and boot.error:
         st.rerun()
 elif boot is not None and not boot.done.is_set():
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=0.5)
     def bootstrap_progress() -> None:
         runs = len(ws.list_runs())
         if boot.done.is_set() or runs != st.session_state.setdefault("_runs_seen", runs):

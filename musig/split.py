@@ -339,6 +339,7 @@ def _write_split(ds: Dataset, out: Path, cfg: SplitConfig, *, kind: str, source:
         challenge=challenge,
         truth=truth,
         extra_files=extra,
+        compresslevel=1,  # written once per workspace and read back at once: speed over size
     )
     for rel in _extra_files(ds.root, ds.tracks["audio"].tolist()):
         (out / rel).parent.mkdir(parents=True, exist_ok=True)

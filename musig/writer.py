@@ -110,6 +110,7 @@ def write_dataset(
     challenge: list[ChallengePlaylist] | list[dict] | None = None,
     truth: dict[int, list[str]] | None = None,
     extra_files: dict[str, bytes] | None = None,
+    compresslevel: int = 6,
 ) -> None:
     """Write a dataset folder that :func:`load_dataset` reads back; the folder at ``root`` is
     built aside and then replaces any existing one as a whole, so a failure leaves nothing behind.
@@ -130,6 +131,7 @@ def write_dataset(
         challenge: ChallengePlaylist objects or MPD challenge dicts -> challenge_set.json.
         truth: held-out URIs per challenge pid -> challenge_truth.json.
         extra_files: relative path -> bytes, written as-is (e.g. world.json, audio files).
+        compresslevel: gzip level of the slices (1 is about twice as fast as 6, 30 % larger).
     """
     if slice_size < 1:
         raise ValueError(f"slice_size must be >= 1, got {slice_size}")
@@ -155,8 +157,9 @@ def write_dataset(
         data = f'{{"info": {info_text}, "playlists": {text}}}'.encode()
         slices[f"playlists/mpd.slice.{rng}.json" + (".gz" if gzip else "")] = data
     if gzip:  # zlib releases the GIL: slices compress in parallel
+        pack = functools.partial(gzip_lib.compress, compresslevel=compresslevel, mtime=0)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            slices = dict(zip(slices, pool.map(_gzip_bytes, slices.values()), strict=True))
+            slices = dict(zip(slices, pool.map(pack, slices.values()), strict=True))
     files.update(slices)
     if challenge is not None:
         files["challenge_set.json"] = _challenge_json(challenge, info, row_of, set(pids))
@@ -176,10 +179,6 @@ def write_dataset(
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-
-
-def _gzip_bytes(data: bytes) -> bytes:
-    return gzip_lib.compress(data, compresslevel=6, mtime=0)
 
 
 def _dumps(obj: object) -> str:

@@ -177,7 +177,8 @@ def test_fresh_clone_opens_on_musig_in_seconds(browser, tmp_path, shots):
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/explore")
-        settle(page, ['[data-testid="stSidebarNav"]', ".js-plotly-plot"], timeout=300_000)
+        # A chart with a legend: the map, not the empty chart the first start shows.
+        settle(page, ['[data-testid="stSidebarNav"]', ".js-plotly-plot .legendtext"], 300_000)
         check_clean(page, "explore")
         nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
         assert [n.split()[-1] for n in nav] == [title for _, title, _ in ui.PAGES]

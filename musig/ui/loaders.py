@@ -21,15 +21,25 @@ from musig.data import Dataset
 
 
 @st.cache_resource(show_spinner="Loading the split…")
-def split_dataset(path: str, mtime: float) -> Dataset:
+def split_dataset(path: str, mtime: float, _loaded: Dataset | None = None) -> Dataset:
+    """The split at ``path``; ``_loaded`` is it already parsed (by the first start)."""
     from musig.data import load_dataset
 
-    return load_dataset(path)
+    return _loaded if _loaded is not None else load_dataset(path)
+
+
+def split_key(ws: wsp.Workspace) -> tuple[str, float]:
+    path = ws.split_dir
+    return str(path), (path / "challenge_truth.json").stat().st_mtime
 
 
 def split(ws: wsp.Workspace) -> Dataset:
-    path = ws.split_dir
-    return split_dataset(str(path), (path / "challenge_truth.json").stat().st_mtime)
+    return split_dataset(*split_key(ws))
+
+
+def keep_split(ws: wsp.Workspace, ds: Dataset) -> None:
+    """Cache ``ds``, the split of ``ws`` the first start has just loaded, as the pages' split."""
+    split_dataset(*split_key(ws), ds)
 
 
 @st.cache_resource(show_spinner="Loading run…", max_entries=16)
@@ -50,11 +60,6 @@ def track_frame(path: str, mtime: float, libdir: str = "", stamp: float = 0.0) -
     followed by the library's (joint ids; see :func:`musig.workspace.views.joint_table`)."""
     mine = wsp.library_table(library_at(libdir, stamp)) if libdir else None
     return wsp.joint_table(wsp.track_table(split_dataset(path, mtime)), mine)
-
-
-def split_key(ws: wsp.Workspace) -> tuple[str, float]:
-    path = ws.split_dir
-    return str(path), (path / "challenge_truth.json").stat().st_mtime
 
 
 def library_key(lib) -> tuple[str, float]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from musig.data import load_dataset
+from musig.data import Dataset, load_dataset
 from musig.workspace import shipped
 from musig.workspace.core import Workspace, read_json
 
@@ -40,6 +40,7 @@ def bootstrap(
     defaults: Mapping[str, dict] | None = None,
     progress: Callable[[str, float], None] | None = None,
     use_shipped: bool = True,
+    on_split: Callable[[Dataset], None] | None = None,
 ) -> list[str]:
     """Make the split and train + evaluate every missing default run (in this process).
 
@@ -48,6 +49,8 @@ def bootstrap(
         progress: called with (message, fraction done in [0, 1]).
         use_shipped: copy the dataset's shipped runs that are current instead of training them
             (off when making the shipped runs themselves).
+        on_split: called with the split as soon as it is loaded (the app keeps it, instead of
+            parsing the split's playlists a second time for its first page).
     Returns:
         Names of the runs trained now (empty when everything was there).
     Raises:
@@ -67,6 +70,8 @@ def bootstrap(
             ws.set_defaults(defaults if defaults is not None else ws.defaults())
         say("Drawing the evaluation split", 0.0)
         split = load_dataset(ws.ensure_split())
+        if on_split is not None:
+            on_split(split)
         wanted = {m: ws.defaults()[m] for m in ws.missing_defaults()}
         if wanted and use_shipped:
             copied = shipped.seed_runs(
@@ -138,8 +143,8 @@ def remove_leftovers(ws: Workspace) -> list[Path]:
 class Bootstrap:
     """:func:`bootstrap` in a background thread, so every session can watch one shared run."""
 
-    def __init__(self, ws: Workspace):
-        self.ws = ws
+    def __init__(self, ws: Workspace, on_split: Callable[[Dataset], None] | None = None):
+        self.ws, self.on_split = ws, on_split
         self.message, self.fraction, self.error = "Loading musig", 0.0, None
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="musig-bootstrap")
@@ -150,7 +155,7 @@ class Bootstrap:
 
     def _run(self) -> None:
         try:
-            bootstrap(self.ws, progress=self._update)
+            bootstrap(self.ws, progress=self._update, on_split=self.on_split)
         except Exception as e:  # shown in the app; the next start tries again
             self.error = f"{type(e).__name__}: {e}"
         finally:
