@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -229,14 +230,14 @@ def load_dataset(root: str | Path, *, jobs: int | None = None) -> Dataset:
             if pid in pid_file:
                 raise ValueError(f"duplicate pid {pid}: in {pid_file[pid]} and in {path}")
             pid_file[pid] = path
-        first_new = len(uri_to_index)
-        # The slice's own track ids -> the dataset's, adding tracks seen for the first time.
-        ids = np.fromiter(
-            (uri_to_index.setdefault(u, len(uri_to_index)) for u in part.uris),
-            np.int64,
-            len(part.uris),
-        )
-        fresh = np.flatnonzero(ids >= first_new)
+        # The slice's own track ids -> the dataset's, adding tracks seen for the first time
+        # (a slice's URIs are distinct). map() looks them up without a Python call per URI:
+        # for the MPD that is 43M lookups in a dict of 2.26M.
+        n_uris = len(part.uris)
+        ids = np.fromiter(map(uri_to_index.get, part.uris, repeat(-1, n_uris)), np.int64, n_uris)
+        fresh = np.flatnonzero(ids < 0)
+        ids[fresh] = np.arange(len(uri_to_index), len(uri_to_index) + len(fresh))
+        uri_to_index.update(zip([part.uris[i] for i in fresh], ids[fresh].tolist(), strict=True))
         new["track_uri"] += [part.uris[i] for i in fresh]
         new["track_name"] += [part.track_names[i] for i in fresh]
         new["artist_name"] += [part.artist_names[i] for i in fresh]
