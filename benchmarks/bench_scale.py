@@ -44,6 +44,7 @@ STAGES = (
     "recommend",
     "map",
     "folder",
+    "quality",
 )
 
 
@@ -136,6 +137,23 @@ def run_stage(stage: str, work: Path) -> dict:
         t0 = time.perf_counter()
         xy = umap_2d(run.embeddings, run.mask)
         out = {"placed": int((xy == xy).all(1).sum())}
+    elif stage == "quality":  # the split's 10,000 challenge playlists, each trained run
+        from musig.data import load_dataset
+        from musig.evaluation import score_run
+
+        if split.name != "split":
+            raise SystemExit("quality needs the split (run without --no-split)")
+        ds = load_dataset(split)
+        out = {}
+        for run in sorted(work.glob("run-*")):
+            frame = score_run(run, ds)
+            held = frame["cold_held"].to_numpy(float)
+            cols = ["ndcg", "r_precision", "clicks", "recall@500"]
+            cols += [f"{b}:recall@500" for b in ("cold", "tail", "torso", "head")]
+            out[run.name] = {c: float(np.nanmean(frame[c])) for c in cols}
+            out[run.name]["cold_recall@100"] = float(
+                np.nansum(frame["cold_recall@100"] * held) / held.sum()
+            )
     elif stage == "folder":
         run = work / "run-musig"
         out = {"gb": sum(f.stat().st_size for f in run.rglob("*") if f.is_file()) / 1e9}
