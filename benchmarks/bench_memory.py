@@ -4,19 +4,22 @@
 
 Trains MUSIG on ``--data`` (the large-graph settings from 5M entries on, as ``bench_scale``) and
 prints, every ``--every`` steps, the resident memory now, the peak so far and the seconds since
-the start. ``--trim N`` overrides how often training hands freed memory back to the system
-(``musig.train.TRIM_EVERY``; 0 = never), to compare settings side by side in separate runs.
+the start. ``--trim N`` hands glibc's free heap pages back to the system (``malloc_trim``) every
+N steps from the training callback, to measure how much of the peak is allocator fragmentation.
+It is an experiment, not part of musig: ``malloc_trim`` inside training crashed the two-process
+DDP tests (glibc 2.36: "malloc(): unaligned tcache chunk detected", with gloo's threads
+allocating at the same time).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import resource
 import tempfile
 import time
 from pathlib import Path
 
-from musig import train
 from musig.pipeline import train_run
 
 
@@ -34,14 +37,17 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--every", type=int, default=100)
-    ap.add_argument("--trim", type=int, help="steps between trims (0: never)")
+    ap.add_argument("--trim", type=int, default=0, help="steps between trims (0: never)")
     a = ap.parse_args()
-    if a.trim is not None:
-        train.TRIM_EVERY = a.trim or a.steps + 1
+    trim = ctypes.CDLL(None).malloc_trim
     start = time.perf_counter()
 
     def show(record: dict) -> None:
-        if record.get("kind") == "train" and record["step"] % a.every == 0:
+        if record.get("kind") != "train":
+            return
+        if a.trim and record["step"] % a.trim == 0:
+            trim(0)
+        if record["step"] % a.every == 0:
             print(
                 f"step {record['step']:>6}  rss {_rss_gb():5.2f} GB  peak {_peak_gb():5.2f} GB  "
                 f"{time.perf_counter() - start:6.0f} s",
@@ -52,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         train_run(a.data, "musig", Path(tmp) / "run", overrides=overrides, compute_map=False,
                   callback=show)  # fmt: skip
-    print(f"trim every {train.TRIM_EVERY} steps: peak {_peak_gb():.2f} GB (embedding included)")
+    print(f"trim every {a.trim or 'never'} steps: peak {_peak_gb():.2f} GB (embedding included)")
 
 
 if __name__ == "__main__":

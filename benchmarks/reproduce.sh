@@ -48,6 +48,10 @@ python -m benchmarks.design_run --data results/longtail_split/validation --metho
   --query cos foldin cos+0.01 foldin+0.01 --log results/longtail_design.jsonl
 python -m benchmarks.design_run --data results/longtail_split/validation --method content \
   --log results/longtail_design.jsonl
+python -m benchmarks.design_run --data results/longtail_split/validation --method musig \
+  --set 'graph={"window": 5}' --log results/longtail_design.jsonl
+python -m benchmarks.design_run --data results/longtail_split --method musig \
+  --set 'graph={"window": 5}' --log results/longtail_test_musig.jsonl  # test, scored once
 python -m musig evaluate --data results/longtail_split --out results/longtail \
   --methods popularity als content
 /usr/bin/time -v python -m musig generate --profile mpd --playlists 100000 --out results/mpd100k
@@ -58,3 +62,17 @@ python -m benchmarks.world_report --data results/mpd100k --stats-only \
 # Speed.
 python -m benchmarks.bench_sampler | tee results/bench_sampler.txt
 python -m benchmarks.bench_train --data sample_data | tee results/bench_train.txt
+
+# The app: first starts of a fresh clone and warm steps (headless Chromium).
+python benchmarks/bench_app.py --fresh 5 --repeats 3 | tee results/bench_app_fresh.txt
+
+# Scale (by hand, hours; README "At MPD size"): every stage at 100k and 1M playlists, MUSIG's
+# memory over its steps with and without trimming.
+python -m benchmarks.bench_scale --playlists 100000 --work results/scale100k
+python -m benchmarks.bench_scale --playlists 1000000 --work results/scale1m --no-split \
+  --stages load cooc knn als
+for trim in 0 4; do
+  python -m benchmarks.bench_memory --data results/scale100k/split --steps 300 --trim "$trim"
+done
+MALLOC_MMAP_THRESHOLD_=131072 python -m benchmarks.bench_memory --data results/scale100k/split \
+  --steps 300

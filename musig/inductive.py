@@ -18,7 +18,6 @@ from musig.graph import TrackGraph
 from musig.model import MusigEncoder
 from musig.sampling import Subgraph, cumulative_weights
 from musig.seeded_sampling import sample_layered
-from musig.utils import release_free_memory
 
 
 @contextlib.contextmanager
@@ -141,7 +140,6 @@ def embed_nodes(
         batch = np.asarray(nodes[start : start + batch_size], np.int64)
         sub = sample_layered(relations, batch, fanouts, int(random_state), cum_weights=cum)
         out.append(encode_subgraph(model, inputs, sub).numpy())
-        release_free_memory()  # each batch's subgraph arrays differ in size (see the function)
     model.train(was_training)
     if not out:
         return np.zeros((0, model.self_lins[-1].out_features), dtype=np.float32)

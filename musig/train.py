@@ -25,12 +25,6 @@ from musig.tasks import (
     log_sampling_prob,
     log_target_prob,
 )
-from musig.utils import release_free_memory
-
-# Steps between handing freed memory back (musig.utils.release_free_memory). On the 100k world
-# (benchmarks/bench_memory.py): every 2 steps peaks at 4.3 GB, every 10 at 6.3 GB, never at
-# 9+ GB and growing; trimming costs a few milliseconds.
-TRIM_EVERY = 4
 
 
 class TrainStep(torch.nn.Module):
@@ -226,8 +220,6 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
             losses = step_fn(parts, sub, cold)
             loss = sum(losses)
             optimizer.step(loss)  # under DDP: gradients averaged over the ranks
-            if step % TRIM_EVERY == 0:
-                release_free_memory()
             record = {"step": step + 1, "kind": "train", "task": "+".join(n for n, _ in drawn)}
             record["loss"] = loss.item()
             if len(drawn) > 1:

@@ -6,7 +6,6 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import functools
 import glob
 import hashlib
 import json
@@ -57,27 +56,6 @@ def write_step() -> None:
     _write_steps += 1
     if _write_steps == int(at):
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-@functools.cache
-def _malloc_trim():
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
-
-
-def release_free_memory() -> None:
-    """Hand the allocator's free heap pages back to the system (glibc's ``malloc_trim``).
-
-    Training allocates arrays of a new size at every step (each step's subgraph). glibc keeps the
-    freed ones in heaps that fragment, and at 812k tracks resident memory grew from 3 GB to 11 GB
-    over a thousand steps; trimming every few steps keeps it near 3 GB
-    (``python -m benchmarks.bench_memory``).
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _alive(pid: int) -> bool:
