@@ -72,13 +72,15 @@ def _open_workspace(data: str, home: str) -> wsp.Workspace:
 def workspace() -> wsp.Workspace:
     """This session's workspace: ``-- --data/--home``, env, or the dataset chosen on Home."""
     data, home = wsp.parse_args(sys.argv[1:], os.environ)
+    try:
+        ws = _open_workspace(str(st.session_state.get("data_dir", data)), str(home))
+    except ValueError:
+        _require_app()  # app.py shows the error
+        raise
     if not st.session_state.get(_ROUTED):
-        try:  # the first start begins now, not a rerun later (app.py shows it or the error)
-            first_start(_open_workspace(str(st.session_state.get("data_dir", data)), str(home)))
-        except ValueError:
-            pass
+        first_start(ws)  # begins now, not after the rerun through app.py
     _require_app()
-    return _open_workspace(str(st.session_state.get("data_dir", data)), str(home))
+    return ws
 
 
 @st.cache_resource(show_spinner=False)
