@@ -238,21 +238,16 @@ def _playlist_json(pl: dict, i: int, info: _TrackInfo, row_of: dict[str, int]) -
         raise ValueError(f"playlists[{i}] (pid {pid}): 'tracks' must be a list")
     entries, texts = [], []
     for pos, t in enumerate(tracks):
-        if isinstance(t, str) and (row := row_of.get(t)) is not None:  # most entries: fast path
-            entry, rest = info.row_entry(row)
-            texts.append(f'{{"pos": {pos}, {rest}')
-            entries.append(entry)
-            continue
-        given = {"track_uri": t} if isinstance(t, str) else t
-        uri = given.get("track_uri") if isinstance(given, dict) else None
+        bare = isinstance(t, str)  # most entries: a catalog URI and nothing else
+        uri = t if bare else (t.get("track_uri") if isinstance(t, dict) else None)
         if not isinstance(uri, str) or not uri:
             raise ValueError(f"playlists[{i}] (pid {pid}), pos {pos}: track has no track_uri")
         row = row_of.get(uri)
-        if row is not None and given.keys() <= {"track_uri", "pos"}:
+        if row is not None and (bare or t.keys() <= {"track_uri", "pos"}):
             entry, rest = info.row_entry(row)
             texts.append(f'{{"pos": {pos}, {rest}')
         else:
-            entry = info.entry(row, pos, given)
+            entry = info.entry(row, pos, {"track_uri": uri} if bare else t)
             texts.append(_dumps(entry))
         entries.append(entry)
     out = {"name": as_text(pl.get("name"))}
