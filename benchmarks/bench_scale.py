@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musig.heap import heap_env
+
 SPEED_CHALLENGE = "speed_challenge.json"
 # MUSIG's configuration at MPD size: what the 1M quality numbers of the README use. The large
 # graph settings (+-5 positions, >= 2 playlists) from 5M entries on, so the 100k world's MUSIG
@@ -124,19 +126,16 @@ def run_stage(stage: str, work: Path) -> dict:
     elif stage == "recommend":
         from musig.cli import main
 
+        # The challenge file alone, as a submission is made: the dataset is not loaded.
         speed_only = work / SPEED_CHALLENGE
-        challenge = ["--challenge", str(speed_only)] if speed_only.is_file() else []
-        rc = main(["-q", "recommend", "--run", str(work / "run-musig"), "--data", str(split),
-                   "--out", str(work / "submission.csv"), *challenge])  # fmt: skip
+        challenge = speed_only if speed_only.is_file() else split / "challenge_set.json"
+        rc = main(["-q", "recommend", "--run", str(work / "run-musig"), "--challenge",
+                   str(challenge), "--out", str(work / "submission.csv")])  # fmt: skip
         out = {"returncode": rc}
-    elif stage == "map":
-        from musig.maps import umap_2d
-        from musig.runs import load_run
+    elif stage == "map":  # drawn into the run, as `python -m musig map` does (the app's map)
+        from musig.runs import draw_map
 
-        run = load_run(work / "run-musig")
-        t0 = time.perf_counter()
-        xy = umap_2d(run.embeddings, run.mask)
-        out = {"placed": int((xy == xy).all(1).sum())}
+        out = {"placed": draw_map(work / "run-musig")}
     elif stage == "quality":  # the split's 10,000 challenge playlists, each trained run
         from musig.data import load_dataset
         from musig.evaluation import score_run
@@ -230,7 +229,8 @@ def main() -> None:
     print(f"{'stage':>12} {'wall s':>8} {'peak GB':>8}  details")
     for stage in a.stages:
         cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--work", str(a.work)]
-        done = subprocess.run([*cmd, "--stage", stage], capture_output=True, text=True)
+        env = heap_env(os.environ)  # as `python -m musig` runs (musig.heap)
+        done = subprocess.run([*cmd, "--stage", stage], capture_output=True, text=True, env=env)
         if done.returncode:
             print(f"{stage:>12} FAILED: {done.stderr.strip().splitlines()[-1:]}", flush=True)
             continue

@@ -188,7 +188,11 @@ def cmd_recommend(a) -> None:
     from musig.runs import load_run
     from musig.submission import write_submission
 
-    ds = load_dataset(a.data)
+    if a.data is None and a.challenge is None:
+        raise ValueError("recommend needs --data DIR (its challenge_set.json) or --challenge FILE")
+    # Without --data the dataset is not loaded (minutes at MPD size): seeds are matched to the
+    # run's catalog by URI and unknown ones are counted in a warning.
+    ds = load_dataset(a.data) if a.data is not None else None
     run = load_run(a.run, ds, ann=a.ann)
     challenge = _challenge(a, ds)
     if a.nproc > 1:
@@ -220,6 +224,12 @@ def cmd_export(a) -> None:
 
     out = export_run(load_run(a.run), a.out, a.format)
     print(f"wrote {out}")
+
+
+def cmd_map(a) -> None:
+    from musig.runs import draw_map
+
+    print(f"placed {draw_map(a.run):,} tracks on the 2-D map of {a.run}")
 
 
 def cmd_split(a) -> None:
@@ -348,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("recommend", help="complete challenge playlists (RecSys'18 submission)")
     r.add_argument("--run", required=True, type=Path)
-    r.add_argument("--data", required=True, type=Path)
+    r.add_argument(
+        "--data", type=Path, help="the dataset the run was trained on (checked); its challenge set"
+    )
     r.add_argument("--challenge", type=Path, help="default: DATA/challenge_set.json")
     r.add_argument("--out", required=True, type=Path)
     r.add_argument("-k", type=int, default=500)
@@ -368,6 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="parquet file, or a folder for TSV (vectors.tsv + metadata.tsv)",
     )
     x.set_defaults(fn=cmd_export)
+
+    m = sub.add_parser("map", help="draw a run's 2-D map (runs trained with --no-map)")
+    m.add_argument("--run", required=True, type=Path)
+    m.set_defaults(fn=cmd_map)
 
     s = sub.add_parser("split", help="write an evaluation split (RecSys'18 scenarios)")
     s.add_argument("--data", required=True, type=Path)

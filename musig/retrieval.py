@@ -77,6 +77,7 @@ class Retriever:
             norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
             self.unit = (embeddings / np.maximum(norms, 1e-12)).astype(np.float32)
             self.unit[~self.mask] = 0.0
+        self._prior_order = None  # argsort of the prior, made on first use
         self.index = None
         if ann and self.unit is not None:
             from voyager import Index, Space
@@ -158,29 +159,42 @@ class Retriever:
         most_seeds = max((len(np.unique(s)) for s in seed_lists), default=0)
         k = min(k, self.num_tracks - most_seeds)
         batch_size = max(1, min(batch_size, _SCORE_BUDGET // max(self.num_tracks, 1)))
-        all_ids, all_scores = [], []
+        ids = np.zeros((len(seed_lists), k), np.int64)
+        top = np.zeros((len(seed_lists), k), np.float32)
         for start in range(0, len(seed_lists), batch_size):
             stop = min(start + batch_size, len(seed_lists))
-            scores = np.repeat(self.prior[None, :], stop - start, axis=0)  # (b, N)
-            rows = np.flatnonzero(ok[start:stop])
-            if len(rows):
-                if self.index is not None:
-                    self._ann_scores(scores, rows, q[start:stop], seed_lists[start:stop], k)
-                else:
-                    if self.factors is not None:
-                        sim = self._foldin([seed_lists[start + r] for r in rows])
-                    else:
-                        sim = q[start:stop][rows] @ self.unit.T  # (r, N)
-                    sim += self.boost
-                    scores[rows] = np.where(self.mask[None, :], sim, scores[rows])
-            for j, seeds in enumerate(seed_lists[start:stop]):
-                scores[j, seeds] = -np.inf  # seeds are never recommended
-            ids, top = top_k(scores, k)
-            all_ids.append(ids)
-            all_scores.append(top)
-        if not all_ids:
-            return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
-        return np.concatenate(all_ids), np.concatenate(all_scores)
+            rows = start + np.flatnonzero(ok[start:stop])
+            if self.index is not None:
+                for r in rows:
+                    ids[r], top[r] = self._ann_row(q[r], seed_lists[r], k)
+            elif len(rows):
+                ids[rows], top[rows] = self._exact_rows(q[rows], [seed_lists[r] for r in rows], k)
+        for r in np.flatnonzero(~ok):  # no embeddable seed: the shared popularity order
+            ids[r] = self._by_prior(seed_lists[r], k)
+            top[r] = self.prior[ids[r]]
+        return ids, top
+
+    def _exact_rows(self, q: np.ndarray, seed_lists: list, k: int) -> tuple[np.ndarray, ...]:
+        """Exact top-k of playlists with an embeddable seed: every embedded track scored, the
+        others at their popularity prior, the seeds excluded."""
+        if self.factors is not None:
+            scores = self._foldin(seed_lists)
+        else:
+            scores = q @ self.unit.T  # (P, N)
+        if self.config.popularity_weight:
+            scores += self.boost
+        if not self.mask.all():
+            np.copyto(scores, self.prior, where=~self.mask)
+        for j, seeds in enumerate(seed_lists):
+            scores[j, seeds] = -np.inf  # seeds are never recommended
+        return top_k(scores, k)
+
+    def _by_prior(self, exclude: np.ndarray, k: int) -> np.ndarray:
+        """The first ``k`` tracks of the popularity order (ties: lower id) not in ``exclude``."""
+        if self._prior_order is None:
+            self._prior_order = np.argsort(-self.prior, kind="stable")
+        head = self._prior_order[: k + len(exclude)]
+        return head[~np.isin(head, exclude)][:k]
 
     def recommend(
         self, seeds: np.ndarray, k: int = 10, *, extra: np.ndarray | None = None
@@ -215,37 +229,65 @@ class Retriever:
         s = (u.astype(np.float32) @ y.T).astype(np.float32)  # (P, N)
         return s / np.maximum(np.abs(s).max(axis=1, keepdims=True), 1e-12)
 
-    def _ann_scores(self, scores, rows, q, seed_lists, k) -> None:
-        """Fill cosine scores of the approximate top candidates; the rest keep the fallback."""
-        for r in rows:
-            want = min(k + len(seed_lists[r]), len(self.index))
-            # voyager's default search depth (ef=10, raised only to k) finds ~90 % of the true
-            # top-50 on 32-d data; a deeper search costs little and gets ~99 %.
-            ids, dist = self.index.query(q[r], k=want, query_ef=max(4 * want, 200))
-            ids = np.asarray(ids, np.int64)
-            scores[r, ids] = 1.0 - np.asarray(dist, np.float32) + self.boost[ids]
+    def _ann_row(self, q: np.ndarray, seeds: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+        """Top-k of one playlist from the approximate index; below the candidates it finds,
+        the popularity order."""
+        want = min(k + len(seeds), len(self.index))
+        # voyager's default search depth (ef=10, raised only to k) finds ~90 % of the true
+        # top-50 on 32-d data; a deeper search costs little and gets ~99 %.
+        found, dist = self.index.query(q, k=want, query_ef=max(4 * want, 200))
+        found = np.asarray(found, np.int64)
+        score = 1.0 - np.asarray(dist, np.float32) + self.boost[found]
+        keep = ~np.isin(found, seeds)
+        found, score = found[keep], score[keep]
+        best = np.lexsort((found, -score))[:k]
+        found, score = found[best], score[best]
+        if len(found) < k:
+            rest = self._by_prior(np.concatenate([seeds, found]), k - len(found))
+            found, score = np.concatenate([found, rest]), np.concatenate([score, self.prior[rest]])
+        return found, score
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-k, best first, ties broken by the lower track id (which matters for the
     popularity fallback, where many tracks share a count) — the first k of a stable sort.
 
-    Selection is linear in the row length (the k-th best value by partition, then everything
-    above it and the lowest-id ties); only the k selected are sorted. A full sort of every row
-    costs N log N per playlist: minutes for a 10,000-playlist challenge over the MPD's 2.26M
+    torch's ``topk`` selects in linear time on every core; only the k selected are then sorted.
+    Which of several tracks tied at the k-th score it keeps is unspecified, so it selects k + 1:
+    rows whose (k+1)-th score equals the k-th (rare among cosines) are selected again by
+    :func:`_top_k_ties`. A full sort of every
+    row costs N log N per playlist: minutes for a 10,000-playlist challenge over the MPD's 2.26M
     tracks.
     """
     b, n = scores.shape
     if k >= n:
-        ids = np.argsort(-scores, axis=1, kind="stable")
-    else:
-        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # (b, 1) k-th best value
-        above = scores > kth
-        tied = scores == kth
-        need = k - above.sum(axis=1, keepdims=True)  # ties to take, lowest ids first
-        take = above | (tied & (np.cumsum(tied, axis=1, dtype=np.int32) <= need))
-        cols = np.nonzero(take)[1].reshape(b, k)  # ascending ids within each row
-        order = np.argsort(-np.take_along_axis(scores, cols, axis=1), axis=1, kind="stable")
-        ids = np.take_along_axis(cols, order, axis=1)
-    ids = ids[:, :k].astype(np.int64)
-    return ids, np.take_along_axis(scores, ids, axis=1).astype(np.float32)
+        ids = np.argsort(-scores, axis=1, kind="stable")[:, :k].astype(np.int64)
+        return ids, np.take_along_axis(scores, ids, axis=1).astype(np.float32)
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(scores))
+    values, cols = torch.topk(t, k + 1, dim=1)
+    tied = (values[:, k] == values[:, k - 1]).numpy()
+    ids, top = cols[:, :k].numpy(), values[:, :k].numpy()
+    by_id = np.argsort(ids, axis=1)  # then stably by score: equal scores stay in id order
+    ids, top = np.take_along_axis(ids, by_id, 1), np.take_along_axis(top, by_id, 1)
+    order = np.argsort(-top, axis=1, kind="stable")
+    ids, top = np.take_along_axis(ids, order, 1), np.take_along_axis(top, order, 1)
+    if tied.any():
+        ids[tied] = _top_k_ties(scores[tied], k)
+        top[tied] = np.take_along_axis(scores[tied], ids[tied], axis=1)
+    return ids.astype(np.int64), top.astype(np.float32)
+
+
+def _top_k_ties(scores: np.ndarray, k: int) -> np.ndarray:
+    """int64 (b, k) the first k ids of a stable sort by descending score, in linear time per row:
+    the k-th best value by partition, every id above it, then the lowest-id ties."""
+    b = len(scores)
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # (b, 1) k-th best value
+    above = scores > kth
+    tied = scores == kth
+    need = k - above.sum(axis=1, keepdims=True)  # ties to take, lowest ids first
+    take = above | (tied & (np.cumsum(tied, axis=1, dtype=np.int32) <= need))
+    cols = np.nonzero(take)[1].reshape(b, k)  # ascending ids within each row
+    order = np.argsort(-np.take_along_axis(scores, cols, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(cols, order, axis=1).astype(np.int64)

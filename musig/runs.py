@@ -31,7 +31,7 @@ from safetensors.numpy import save as st_save
 
 from musig._version import __version__
 from musig.retrieval import RetrievalConfig, Retriever
-from musig.utils import atomic_dir, atomic_write_json, fingerprint
+from musig.utils import atomic_dir, atomic_write_bytes, atomic_write_json, fingerprint
 
 RUN_FORMAT = "musig-run"
 TRACK_TABLE = "encoder.track_emb.weight"  # stored in float16 (see musig.pipeline.run_contents)
@@ -144,6 +144,21 @@ def save_run(path: str | Path, rec: RunContents) -> Path:
         (tmp / "metrics.json").write_text(json.dumps(rec.metrics, indent=2) + "\n")
         (tmp / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
     return path
+
+
+def draw_map(path: str | Path) -> int:
+    """Draw (or draw again) the 2-D map of a saved run, for runs trained with ``--no-map``:
+    :func:`musig.maps.umap_2d` of its embeddings with the run's seed, written into its arrays
+    atomically. Returns the number of tracks placed."""
+    from musig.maps import umap_2d
+
+    meta, arrays = read_run_meta(path), read_arrays(path)
+    if "embeddings" not in arrays:
+        raise ValueError(f"{path}: a {meta['method']} run has no embeddings to map")
+    mask = arrays["mask"].astype(bool)
+    arrays["map2d"] = umap_2d(arrays["embeddings"], mask, random_state=int(meta.get("seed", 0)))
+    atomic_write_bytes(Path(path) / "arrays.safetensors", st_save(_contiguous(arrays)))
+    return int(np.isfinite(arrays["map2d"]).all(axis=1).sum())
 
 
 def _contiguous(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

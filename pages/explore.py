@@ -23,7 +23,10 @@ if info is None:
     st.stop()
 xy = ui.joint_map(lib, info, ds)
 if xy is None:
-    st.info(f"Run {info.name!r} was saved without a 2-D map; pick another run.")
+    st.info(
+        f"Run {info.name!r} was saved without a 2-D map: pick another run, or draw its map "
+        f"with `python -m musig map --run {info.path}`."
+    )
     st.stop()
 
 marks = {"found": np.array([found])} if found is not None else None

@@ -159,6 +159,30 @@ def test_recommend(musig_run, split, tmp):
         pid, *uris = line.split(", ")
         assert len(set(uris)) == 15
         assert not set(uris) & seeds[int(pid)]
+    # A challenge file alone: the dataset is not loaded (at MPD size, minutes); same completions.
+    alone = tmp / "alone.csv"
+    ok("recommend", "--run", musig_run[0], "--challenge", split / "challenge_set.json",
+       "--out", alone, "-k", 15)  # fmt: skip
+    assert alone.read_text() == out_file.read_text()
+    assert "--data DIR" in fails("recommend", "--run", musig_run[0], "--out", alone)
+
+
+def test_map_draws_the_map_of_a_run_saved_without_one(content_run, popularity_run, tmp):
+    from musig.maps import umap_2d
+    from musig.runs import load_run, read_arrays
+
+    run = tmp / "content-mapped"
+    shutil.copytree(content_run, run)
+    assert "map2d" not in read_arrays(run)
+    out = ok("map", "--run", run)
+    arrays = read_arrays(run)
+    placed = int(np.isfinite(arrays["map2d"]).all(axis=1).sum())
+    assert out.strip() == f"placed {placed:,} tracks on the 2-D map of {run}"
+    assert placed == int(arrays["mask"].sum()) > 0
+    want = umap_2d(arrays["embeddings"], arrays["mask"].astype(bool), random_state=0)
+    np.testing.assert_array_equal(arrays["map2d"], want)  # what training would have drawn
+    assert load_run(run).map2d is not None
+    assert "no embeddings to map" in fails("map", "--run", popularity_run)
 
 
 def test_export(musig_run, tmp):
