@@ -1,7 +1,7 @@
 """App speed in a real browser: first start, warm first paint, page switches, search, upload.
 
     python benchmarks/bench_app.py [--data sample_data] [--home DIR] [--repeats 5]
-                                   [--fresh [N]] [--search QUERY] [--defaults JSON]
+                                   [--fresh [N]] [--search QUERY] [--defaults JSON] [--runs RUN...]
                                    [--screenshots DIR] [--sessions 1,5,10 [--rounds 2]]
 
 Starts ``streamlit run app.py`` on a free port, drives headless Chromium with playwright and
@@ -15,7 +15,9 @@ Then, as without it, the warm steps ("warm": the server has served the app once,
 caches filled): first paint, every page twice round (first visit in a tab, again), ``--search``
 typed into Explore's search (query -> matches listed), a 30 s upload -> neighbours. Without
 ``--fresh`` the workspace is prepared first if needed (``--defaults``: default runs as JSON,
-method -> config overrides; otherwise the registry's), which trains them.
+method -> config overrides; otherwise the registry's), which trains them; ``--runs`` copies runs
+trained on ``--data`` in as default runs instead (a 100k-playlist workspace from
+``bench_scale``'s runs, see the README).
 
 ``--sessions 1,5,10`` is the load mode instead (:mod:`benchmarks.app_load`): that many
 concurrent sessions, each going ``--rounds`` times round Explore (searching its own track),
@@ -46,11 +48,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from musig import workspace as wsp  # noqa: E402
+from musig.heap import heap_env  # noqa: E402
 
 # page -> (sidebar label, heading, selector of its main content)
 PAGES = {
     "": ("Home", "musig", '.st-key-home_runs [data-testid="stDataFrame"]'),
-    "explore": ("Explore", "Explore", ".js-plotly-plot"),
+    "explore": ("Explore", "Explore", ".js-plotly-plot .legendtext"),  # drawn, not attached
     "compare": ("Compare", "Compare", '.st-key-recs_musig [data-testid="stDataFrame"]'),
     "upload": ("Upload", "Upload", '[data-testid="stFileUploaderDropzoneInput"]'),
     "library": ("Library", "Library", '[data-testid="stForm"]'),
@@ -90,7 +93,9 @@ def start_server(data: Path, home: Path) -> tuple[subprocess.Popen, str]:
     cmd += ["--server.port", str(port), "--server.headless", "true"]
     cmd += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     cmd += ["--", "--data", str(data), "--home", str(home)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = heap_env(os.environ)  # the README's start command for big workspaces (musig.heap)
+    out = subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=out, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -187,11 +192,21 @@ def report(title: str, times: dict[str, list[float]], targets: dict[str, float])
 def prepare(a) -> tuple[wsp.Workspace, pd.DataFrame]:
     """The workspace, with its default runs trained if missing, and its split's tracks."""
     ws = wsp.Workspace.open(a.data, a.home)
+    defaults = a.defaults
+    if a.runs:  # trained runs become default runs, with the configs they were trained with
+        from musig.runs import read_run_meta
+
+        defaults = dict(defaults or {})
+        for run in a.runs:
+            meta = read_run_meta(run)
+            defaults[meta["method"]] = meta["config"]
+            if not (ws.runs_dir / meta["method"]).exists():
+                shutil.copytree(run, ws.runs_dir / meta["method"])
     if not ws.ready():
         print(f"preparing the workspace in {ws.root} (trains the default runs once)...")
         start = time.perf_counter()
         say = lambda m, f: print(f"  {f:4.0%} {m:<60}", end="\r")  # noqa: E731
-        wsp.bootstrap(ws, defaults=a.defaults, progress=say)
+        wsp.bootstrap(ws, defaults=defaults, progress=say)
         print(f"\nworkspace prepared in {time.perf_counter() - start:.0f} s")
     return ws, pd.read_csv(ws.split_dir / "tracks.csv", dtype=str, keep_default_na=False)
 
@@ -214,6 +229,12 @@ def main() -> None:
     )
     ap.add_argument("--search", help="a query to time in Explore's search")
     ap.add_argument("--defaults", type=json.loads, help="default runs, JSON method -> overrides")
+    ap.add_argument(
+        "--runs",
+        nargs="+",
+        type=Path,
+        help="run folders trained on DATA (e.g. bench_scale's) to copy in as default runs",
+    )
     ap.add_argument("--screenshots", type=Path, help="save a screenshot of every page here")
     ap.add_argument("--sessions", help="load mode: concurrent session counts, e.g. 1,5,10")
     ap.add_argument("--rounds", type=int, default=2, help="load mode: rounds per session")
@@ -234,8 +255,14 @@ def main() -> None:
             title = f"{a.fresh} first starts on {a.data} (empty app home, /explore opened)"
             report(title, fresh, FRESH_TARGETS)
         ws, tracks = prepare(a)
+        # No upload to time where no run embeds audio (a features-table world: its MUSIG reads
+        # table columns that an audio file does not give).
+        from musig.inference import can_embed_audio
+        from musig.runs import load_run
+
+        embeds = any(can_embed_audio(load_run(r.path)) for r in ws.list_runs() if r.embeds_uploads)
         clips = [
-            clip_30s(ws.split_dir, u, au)
+            clip_30s(ws.split_dir, u, au) if embeds else None
             for u, au in zip(tracks["track_uri"][: a.repeats + 1], tracks["audio"], strict=False)
         ]
         times: dict[str, list[float]] = {k: [] for k in TARGETS}

@@ -67,12 +67,28 @@ python -m benchmarks.bench_train --data sample_data | tee results/bench_train.tx
 python benchmarks/bench_app.py --fresh 5 --repeats 3 | tee results/bench_app_fresh.txt
 
 # Scale (by hand, hours; README "At MPD size"): every stage at 100k and 1M playlists, MUSIG's
-# memory over its steps with and without trimming.
+# memory over its steps under glibc settings (bench_memory runs them as given, not musig's).
 python -m benchmarks.bench_scale --playlists 100000 --work results/scale100k
 python -m benchmarks.bench_scale --playlists 1000000 --work results/scale1m --no-split \
-  --stages load cooc knn als
+  --stages load cooc knn als musig folder recommend map folder
 for trim in 0 4; do
   python -m benchmarks.bench_memory --data results/scale100k/split --steps 300 --trim "$trim"
 done
-MALLOC_MMAP_THRESHOLD_=131072 python -m benchmarks.bench_memory --data results/scale100k/split \
-  --steps 300
+for env in MALLOC_MMAP_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=1048576 \
+  MALLOC_MMAP_THRESHOLD_=4194304 MALLOC_ARENA_MAX=1; do
+  env "$env" python -m benchmarks.bench_memory --data results/scale100k/split --steps 300
+done
+MUSIG_TUNABLES=$(python -c "import musig.heap as h; print(h.TUNABLES)")
+for tun in "" glibc.malloc.tcache_count=0 "$MUSIG_TUNABLES"; do
+  GLIBC_TUNABLES=$tun python -m benchmarks.bench_memory --data results/scale100k/split \
+    --steps 200 --every 50
+done
+GLIBC_TUNABLES=$MUSIG_TUNABLES py-spy record -r 25 -f raw -o results/prof1m.raw -- \
+  python -m benchmarks.bench_memory --data results/scale1m/world --steps 150 --every 25
+python -m benchmarks.bench_popularity
+# The app on the 100k workspace (bench_scale's runs, their maps drawn).
+python -m musig map --run results/scale100k/run-musig
+python -m musig map --run results/scale100k/run-als
+python benchmarks/bench_app.py --data results/scale100k/split --home results/app100k \
+  --runs results/scale100k/run-musig results/scale100k/run-als --defaults '{"popularity": {}}' \
+  --search Bibray --repeats 3 | tee results/bench_app_100k.txt

@@ -38,6 +38,22 @@ from musig.utils import fingerprint, spawn_without_main
 TRACK_COLUMNS = ["track_uri", "track_name", "artist_name", "duration_ms", "genre", "audio"]
 
 
+def track_popularity(indptr: np.ndarray, tracks: np.ndarray, num_tracks: int) -> np.ndarray:
+    """int64 (num_tracks,): playlists holding each track, a repeat within a playlist once.
+
+    A CSR matrix sorts each playlist's few entries and drops its repeats: 2.5 s for the MPD's
+    66M entries, where ``np.unique`` of (playlist, track) keys took 210 s
+    (``python -m benchmarks.bench_popularity``).
+    """
+    import scipy.sparse as sp
+
+    ones = np.ones(len(tracks), np.int8)
+    shape = (len(indptr) - 1, num_tracks)
+    m = sp.csr_matrix((ones, tracks, indptr), shape=shape, copy=True)  # sorted in place below
+    m.sum_duplicates()
+    return np.bincount(m.indices, minlength=num_tracks).astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class Dataset:
     """Tracks and playlists over one shared track index (see the module docstring).
@@ -134,10 +150,7 @@ class Dataset:
     def popularity(self) -> np.ndarray:
         """int64 (N,): number of playlists containing each track (a repeat counts once)."""
         if "track_popularity" not in self._cache:
-            rows = np.repeat(np.arange(self.num_playlists), np.diff(self.playlist_indptr))
-            pairs = np.unique(rows * self.num_tracks + self.playlist_tracks)
-            pop = np.bincount(pairs % max(self.num_tracks, 1), minlength=self.num_tracks)
-            pop = pop.astype(np.int64)
+            pop = track_popularity(self.playlist_indptr, self.playlist_tracks, self.num_tracks)
             pop.flags.writeable = False
             self._cache["track_popularity"] = pop
         return self._cache["track_popularity"]

@@ -17,8 +17,12 @@ st.title("Train")
 
 method = st.selectbox("Method", METHODS, index=METHODS.index(PRIMARY), key="train_method")
 base = config_to_dict(resolve_config(method))
+# The default name is drawn once per session and method: a default that follows the clock makes
+# a new widget each minute, and a name typed at the turn of a minute was lost.
+name_key = f"train_name_{method}"
+st.session_state.setdefault(name_key, f"{method}-{time.strftime('%m%d-%H%M')}")
 with st.form("train_form"):
-    name = st.text_input("Run name", value=f"{method}-{time.strftime('%m%d-%H%M')}")
+    name = st.text_input("Run name", key=name_key)
     configurable = isinstance(resolve_config(method), MusigConfig)
     overrides = ui.musig_settings(base) if configurable else {}
     seed = st.number_input("Seed", 0, 2**31 - 1, 0)

@@ -18,7 +18,9 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 UNKNOWN = "#c7c7c7"
 
 
-MAP_POINTS = 200_000  # most points a map draws: beyond, a seeded sample (see map_rows)
+# Most points a map draws: beyond, a seeded sample (see map_rows). At 200k points the figure is
+# 10 MB of JSON and Explore on an 812k-track run took 5.8 s to open (benchmarks/bench_app.py).
+MAP_POINTS = 100_000
 LIBRARY = "your library"  # the trace of library tracks (rows whose "source" is "library")
 
 
