@@ -97,9 +97,11 @@ def map_figure(
         col = f["genre"].replace("", "(unknown)") if color_by == "genre" else f["cold"]
         if color_by == "cold-start":
             col = col.map({True: "cold-start (no training playlist)", False: "in playlists"})
-        for j, value in enumerate(sorted(set(col) - {"(unknown)"}) + ["(unknown)"]):
+        # Unlabelled tracks first, underneath: on the MPD-shaped worlds most tracks have no
+        # genre, and drawn last their grey covered every labelled one.
+        for j, value in enumerate(["(unknown)"] + sorted(set(col) - {"(unknown)"})):
             rows = rows_of[(col == value).to_numpy()]
-            color = UNKNOWN if value == "(unknown)" else PALETTE[j % len(PALETTE)]
+            color = UNKNOWN if value == "(unknown)" else PALETTE[(j - 1) % len(PALETTE)]
             if len(rows):
                 fig.add_trace(scatter(rows, str(value), color=color))
     else:
