@@ -1,6 +1,7 @@
 """MUSIG training's resident memory over its steps, and the cost of a step.
 
     python -m benchmarks.bench_memory --data SPLIT [--steps 300] [--every 100] [--trim N]
+                                      [--threads 1]
 
 Trains MUSIG on ``--data`` (the large-graph settings from 5M entries on, as ``bench_scale``) and
 prints, every ``--every`` steps, the resident memory now, the peak so far and the seconds since
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--trim", type=int, default=0, help="steps between trims (0: never)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (MUSIG's num_threads)")
     a = ap.parse_args()
     trim = ctypes.CDLL(None).malloc_trim
     start = time.perf_counter()
@@ -54,7 +56,12 @@ def main() -> None:
                 flush=True,
             )
 
-    overrides = {"steps": a.steps, "eval_every": a.steps, "graph": {"large_entries": 5_000_000}}
+    overrides = {
+        "steps": a.steps,
+        "eval_every": a.steps,
+        "num_threads": a.threads,
+        "graph": {"large_entries": 5_000_000},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         train_run(a.data, "musig", Path(tmp) / "run", overrides=overrides, compute_map=False,
                   callback=show)  # fmt: skip

@@ -57,7 +57,7 @@ class MusigEncoder(nn.Module):
             if in_channels > 0
             else None
         )
-        # Sparse gradients: a step touches the batch's rows only (musig.train uses SparseAdam).
+        # Sparse gradients: a step touches the batch's rows only (musig.train's LazyAdam).
         self.track_emb = (
             nn.Embedding(num_nodes, hidden_channels, sparse=True) if num_nodes > 0 else None
         )

@@ -152,3 +152,27 @@ def test_auxiliary_losses_on_every_step_with_weights(sparse_world):
     assert train[-1]["loss_cooc"] < train[0]["loss_cooc"]
     with pytest.raises(ValueError, match="task_mix"):
         MusigConfig(task_mix="both")
+
+
+def test_lazy_adam_equals_sparse_adam():
+    """LazyAdam is SparseAdam's update by row index: repeated rows, rows never touched, steps."""
+    import torch
+
+    from musig.train import LazyAdam
+
+    weights = {}
+    for optimizer in (torch.optim.SparseAdam, LazyAdam):
+        torch.manual_seed(0)
+        table = torch.nn.Embedding(50, 8, sparse=True)
+        opt = optimizer(table.parameters(), lr=0.05)
+        draws = torch.Generator().manual_seed(1)
+        for _ in range(6):
+            rows = torch.randint(0, 40, (30,), generator=draws)  # duplicates; rows 40+ never
+            opt.zero_grad()
+            (table(rows) ** 2).sum().add(table(rows)[:, 0].sum()).backward()
+            opt.step()
+        weights[optimizer] = table.weight.detach()
+    torch.testing.assert_close(weights[LazyAdam], weights[torch.optim.SparseAdam])
+    torch.manual_seed(0)
+    untouched = torch.nn.Embedding(50, 8).weight.detach()[40:]
+    assert torch.equal(weights[LazyAdam][40:], untouched)
