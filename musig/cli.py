@@ -181,11 +181,18 @@ def cmd_evaluate(a) -> None:
     from musig.evaluation import EvalConfig, evaluate
     from musig.methods import METHODS
 
+    pairs: dict[str, list[str]] = {}
+    for item in a.set:
+        method, sep, pair = item.partition(":")
+        if not sep:
+            raise ValueError(f"evaluate --set expects METHOD:KEY=VALUE, got {item!r}")
+        pairs.setdefault(method, []).append(pair)
     cfg = EvalConfig(
         methods=tuple(a.methods or METHODS),
         ablations=a.ablations,
         seeds=tuple(a.seeds),
         ann=a.ann,
+        overrides={method: _overrides(p) for method, p in pairs.items()},
     )
     evaluate(a.data, a.out, cfg, runs_dir=a.runs, jobs=a.jobs, progress=not a.quiet)
     print((a.out / "results.md").read_text())
@@ -297,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds")
     v.add_argument("--runs", type=Path, help="run cache folder (default OUT/runs)")
     v.add_argument("--ann", action="store_true", help=ANN_HELP)
+    v.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="METHOD:KEY=VALUE",
+        help="a method's setting for this evaluation, e.g. deepwalk:epochs=5 (recorded in the "
+        "results; the run cache keys on it)",
+    )
     v.add_argument(
         "--jobs",
         type=int,

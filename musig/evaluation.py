@@ -11,7 +11,7 @@ import json
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +64,25 @@ class EvalConfig:
     # Also score ``oracle`` (the generator's own ranking) on a synthetic world: how far the
     # methods are from what the data allows. Never a baseline; skipped, in one line, elsewhere.
     ceiling: bool = True
+    # Per method, settings on top of its registry config (e.g. fewer epochs on a big world):
+    # they enter the run's cache key and are listed in results.json and results.md.
+    overrides: dict[str, dict] = field(default_factory=dict)
 
 
-def run_key(name: str, seed: int, split: Dataset, features: FeatureSet | None) -> str:
+def run_key(
+    name: str,
+    seed: int,
+    split: Dataset,
+    features: FeatureSet | None,
+    overrides: dict | None = None,
+) -> str:
     """Hash of everything a run of ``name`` depends on: a change of any retrains it."""
-    method, overrides = spec(name)
-    cfg = resolve_config(name)
+    method, own = spec(name)
+    cfg = resolve_config(name, overrides)
     return fingerprint(
         __version__,  # a new release may train differently: never reuse its predecessor's runs
         method.name,
-        json.dumps(overrides, sort_keys=True),
+        json.dumps({**own, **(overrides or {})}, sort_keys=True),
         repr(cfg),
         json.dumps(method.describe_graph(cfg), sort_keys=True),
         seed,
@@ -91,10 +100,13 @@ def cached_run(
     *,
     progress: bool = False,
     callback: Callable | None = None,
+    overrides: dict | None = None,
 ) -> Path:
-    """Train ``name`` on the split, or reuse the run cached under the hash of all its inputs."""
-    method, overrides = spec(name)
-    path = runs_dir / f"{name}-s{seed}-{run_key(name, seed, split, features)}"
+    """Train ``name`` on the split, or reuse the run cached under the hash of all its inputs.
+
+    ``overrides``: settings on top of the method's (or ablation's) own."""
+    method, own = spec(name)
+    path = runs_dir / f"{name}-s{seed}-{run_key(name, seed, split, features, overrides)}"
     if (path / "run.json").is_file():
         try:
             read_run_meta(path)
@@ -105,7 +117,7 @@ def cached_run(
         split,
         method.name,
         path,
-        overrides=overrides,
+        overrides={**own, **(overrides or {})},
         seed=seed,
         features=features,
         compute_map=False,
@@ -207,26 +219,27 @@ def _train_and_score(
     progress: bool = False,
 ) -> tuple[pd.DataFrame, float]:
     """Per-playlist metrics of one method and seed, and its training time in seconds."""
-    path = cached_run(split, features, name, seed, runs_dir, progress=progress)
+    path = cached_run(
+        split, features, name, seed, runs_dir, progress=progress, overrides=cfg.overrides.get(name)
+    )
     return score_run(path, split, cfg.k, ann=cfg.ann), read_run_meta(path)["train_seconds"]
 
 
-def _features_for(split: Dataset, names, progress: bool = False) -> FeatureSet | None:
+def _features_for(
+    split: Dataset, names, overrides: dict, progress: bool = False
+) -> FeatureSet | None:
     """The split's features when one of ``names`` needs them (never loaded otherwise)."""
-    if any(needs_features(*_method_cfg(n)) for n in names):
+    if any(needs_features(spec(n)[0], resolve_config(n, overrides.get(n))) for n in names):
         return load_features(split, progress=progress)
     return None
-
-
-def _method_cfg(name: str):
-    return spec(name)[0], resolve_config(name)
 
 
 def _train_and_score_in_worker(
     data: str, name: str, seed: int, runs_dir: Path, cfg: EvalConfig
 ) -> tuple[pd.DataFrame, float]:
     split = load_dataset(data)
-    return _train_and_score(split, _features_for(split, [name]), name, seed, runs_dir, cfg)
+    features = _features_for(split, [name], cfg.overrides)
+    return _train_and_score(split, features, name, seed, runs_dir, cfg)
 
 
 def evaluate(
@@ -262,8 +275,11 @@ def evaluate(
             names.append(CEILING)
         else:
             log(f"{CEILING}: not scored, {data} is not a synthetic world (no world.json)")
-    for name in names:
-        spec(name)  # an unknown name fails here, before anything trains
+    unused = sorted(set(cfg.overrides) - set(names))
+    if unused:
+        raise ValueError(f"settings given for {unused}, which are not evaluated: {names}")
+    for name in names:  # an unknown name or a bad setting fails here, before anything trains
+        resolve_config(name, cfg.overrides.get(name))
     tasks = [(name, seed) for name in names for seed in cfg.seeds]
     done: dict[tuple[str, int], tuple[pd.DataFrame, float]] = {}
 
@@ -275,7 +291,7 @@ def evaluate(
         )
 
     if jobs <= 1:
-        features = _features_for(split, names, progress)
+        features = _features_for(split, names, cfg.overrides, progress)
         for task in tasks:
             report(task, *_train_and_score(split, features, *task, runs_dir, cfg, progress))
     else:
@@ -332,6 +348,8 @@ def summarise(
         "buckets": buckets,
         "train_seconds": {m: float(np.mean(s)) for m, s in seconds.items()},
     }
+    if cfg.overrides:
+        results["overrides"] = cfg.overrides
     if len(cfg.seeds) > 1:
         results["seeds"] = {
             m: {

@@ -24,6 +24,12 @@ def to_markdown(results: dict) -> str:
             f"| {m} | " + " | ".join(cells) + f" | {c:.4f} | {results['train_seconds'][m]:.1f} |"
         )
     text = head + "\n".join(rows) + "\n"
+    if results.get("overrides"):
+        settings = "; ".join(
+            f"{m}: " + ", ".join(f"{k}={v}" for k, v in o.items())
+            for m, o in results["overrides"].items()
+        )
+        text += f"\nSettings changed from the registry's: {settings}\n"
     if "paired" in results:
         p = results["paired"]
         text += (

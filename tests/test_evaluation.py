@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from musig.data import load_dataset
-from musig.evaluation import EvalConfig, evaluate
+from musig.evaluation import EvalConfig, evaluate, run_key
 from musig.runs import load_run
 from musig.split import SplitConfig, make_split
 
@@ -83,6 +83,31 @@ def test_ann_scores_like_exact_search(tiny_split, tmp_path):
     )
     e, a = exact["overall"]["als"]["ndcg"]["mean"], ann["overall"]["als"]["ndcg"]["mean"]
     assert abs(e - a) < 0.01
+
+
+def test_per_method_settings_are_keyed_recorded_and_checked(tiny_split, tmp_path, capsys):
+    from musig.cli import main
+
+    main(["-q", "evaluate", "--data", str(tiny_split), "--out", str(tmp_path / "r"),
+          "--methods", "popularity", "item2vec", "--set", "item2vec:epochs=2",
+          "--set", "item2vec:window=5", "--jobs", "1"])  # fmt: skip
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["overrides"] == {"item2vec": {"epochs": 2, "window": 5}}
+    assert "item2vec: epochs=2, window=5" in (tmp_path / "r" / "results.md").read_text()
+    (run,) = (tmp_path / "r" / "runs").glob("item2vec-*")
+    assert json.loads((run / "run.json").read_text())["config"]["epochs"] == 2
+    split = load_dataset(tiny_split)
+    assert run.name.endswith(run_key("item2vec", 0, split, None, {"epochs": 2, "window": 5}))
+    assert run_key("item2vec", 0, split, None, {"epochs": 2}) != run_key("item2vec", 0, split, None)
+    with pytest.raises(ValueError, match="not evaluated"):
+        evaluate(tiny_split, tmp_path, EvalConfig(methods=("popularity",),
+                 overrides={"als": {"factors": 8}}))  # fmt: skip
+    with pytest.raises(ValueError, match="epoch"):
+        evaluate(tiny_split, tmp_path, EvalConfig(methods=("item2vec",),
+                 overrides={"item2vec": {"epoch": 2}}))  # fmt: skip
+    assert main(["evaluate", "--data", str(tiny_split), "--out", str(tmp_path),
+                 "--set", "epochs=2"]) == 2  # fmt: skip
+    assert "expects METHOD:KEY=VALUE, got 'epochs=2'" in capsys.readouterr().err
 
 
 def test_jobs_must_be_positive(tiny_split, tmp_path):
