@@ -202,6 +202,21 @@ def test_map_figure_points_and_highlights():
     assert len(one.data) == 1 and sorted(one.data[0].customdata) == [0, 1, 3]
 
 
+def test_map_rows_samples_placed_rows_and_keeps_the_marked_ones():
+    from musig.workspace.figures import map_rows
+
+    xy = np.random.default_rng(0).normal(size=(1000, 2))
+    xy[::7] = np.nan  # rows the run cannot place
+    assert np.array_equal(map_rows(xy, max_points=2000), np.flatnonzero(~np.isnan(xy[:, 0])))
+    keep = np.array([1, 1, 7, 999, 500])  # a duplicate, an unplaced row
+    rows = map_rows(xy, keep, max_points=100, seed=3)
+    assert len(rows) == 100 and np.all(np.diff(rows) > 0)
+    assert np.isfinite(xy[rows]).all()
+    assert {1, 999, 500} <= set(rows) and 7 not in rows
+    assert np.array_equal(rows, map_rows(xy, keep, max_points=100, seed=3))
+    assert not np.array_equal(rows, map_rows(xy, keep, max_points=100, seed=4))
+
+
 def test_job_lock_busy_and_cancel(ws):
     out = ws.runs_dir / "sleeper"
     cmd = [sys.executable, "-c", "import time; time.sleep(60)"]

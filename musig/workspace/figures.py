@@ -37,14 +37,19 @@ def map_rows(
     Returns:
         int64 sorted rows with finite positions.
     """
-    ok = np.flatnonzero(np.isfinite(xy).all(1))
+    placed = np.isfinite(xy).all(1)
+    ok = np.flatnonzero(placed)
     if len(ok) <= max_points:
         return ok
-    keep = np.intersect1d(np.asarray([] if keep is None else keep, np.int64), ok)
-    rest = np.setdiff1d(ok, keep, assume_unique=True)
-    n = max(max_points - len(keep), 0)
-    sample = np.random.default_rng(seed).choice(rest, n, replace=False)
-    return np.union1d(sample, keep)
+    # Boolean masks, not set operations: np.intersect1d/setdiff1d sort the 812k placed rows of
+    # a 100k-playlist world on every rerun of Explore (half a second).
+    keep = np.asarray([] if keep is None else keep, np.int64)
+    kept = np.zeros(len(xy), bool)
+    kept[keep[placed[keep]]] = True
+    rest = np.flatnonzero(placed & ~kept)
+    n = max(max_points - int(kept.sum()), 0)
+    kept[np.random.default_rng(seed).choice(rest, n, replace=False)] = True
+    return np.flatnonzero(kept)
 
 
 def map_figure(
