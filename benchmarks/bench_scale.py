@@ -24,18 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
+from musig.cli import parse_overrides
 from musig.heap import heap_env
 
 SPEED_CHALLENGE = "speed_challenge.json"
-# MUSIG's configuration at MPD size: what the 1M quality numbers of the README use. The large
-# graph settings (+-5 positions, >= 2 playlists) from 5M entries on, so the 100k world's MUSIG
-# samples the graph the 1M one does, not 175M entries of +-25.
-MUSIG_SCALE = {
-    "steps": 2400,  # about 0.4 s a step at 100k and 1M alike (a step costs what its batch
-    "eval_every": 600,  # touches): 16 minutes, inside the 20-minute target
-    "batch_size": 512,
-    "graph": {"large_entries": 5_000_000},
-}
+# MUSIG's configuration at MPD size: the registry's (1,200 steps of 512) with the large graph
+# settings (+-5 positions, >= 2 playlists) from 5M entries on, so the 100k world's MUSIG samples
+# the graph the 1M one does, not 175M entries of +-25. 2,400 steps took 27 minutes at 1M (0.68 s
+# a step), over the 20-minute target. ``--set`` adds settings on top (e.g. num_threads=2).
+MUSIG_SCALE = {"eval_every": 600, "graph": {"large_entries": 5_000_000}}
 STAGES = (
     "load",
     "cooc",
@@ -60,8 +57,9 @@ def _peak_gb() -> float:
     return max(peaks) / 2**20  # KiB on Linux
 
 
-def run_stage(stage: str, work: Path) -> dict:
-    """One stage, in this process; returns what it measured."""
+def run_stage(stage: str, work: Path, settings: dict) -> dict:
+    """One stage, in this process; returns what it measured. ``settings``: MUSIG's on top of
+    MUSIG_SCALE."""
     split = work / "split" if (work / "split").is_dir() else work / "world"  # --no-split
     t0 = time.perf_counter()
     if stage == "load":
@@ -113,7 +111,8 @@ def run_stage(stage: str, work: Path) -> dict:
         from musig.pipeline import train_run
         from musig.runs import read_log, read_run_meta
 
-        overrides = MUSIG_SCALE if stage == "musig" else {}
+        graph = {**MUSIG_SCALE["graph"], **settings.get("graph", {})}
+        overrides = {**MUSIG_SCALE, **settings, "graph": graph} if stage == "musig" else {}
         path = train_run(
             split, stage, work / f"run-{stage}", overrides=overrides, compute_map=False
         )
@@ -122,7 +121,7 @@ def run_stage(stage: str, work: Path) -> dict:
         if stage == "musig":
             log = read_log(path)
             out["embed_seconds"] = float(log.loc[log["kind"] == "embed", "seconds"].iloc[-1])
-            out["steps"] = MUSIG_SCALE["steps"]
+            out["settings"] = overrides
     elif stage == "recommend":
         from musig.cli import main
 
@@ -212,6 +211,13 @@ def main() -> None:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="MUSIG setting on top of MUSIG_SCALE, e.g. steps=2400 or num_threads=2",
+    )
     ap.add_argument("--stage", help=argparse.SUPPRESS)  # internal: run one stage in this process
     ap.add_argument("--clean", action="store_true", help="delete WORK afterwards")
     ap.add_argument(
@@ -222,7 +228,7 @@ def main() -> None:
     )
     a = ap.parse_args()
     if a.stage:
-        print(json.dumps(run_stage(a.stage, a.work)))
+        print(json.dumps(run_stage(a.stage, a.work, parse_overrides(a.set))))
         return
     a.work.mkdir(parents=True, exist_ok=True)
     prepare(a.work, a.playlists, a.seed, split_it=not a.no_split)
@@ -230,7 +236,10 @@ def main() -> None:
     for stage in a.stages:
         cmd = [sys.executable, "-m", "benchmarks.bench_scale", "--work", str(a.work)]
         env = heap_env(os.environ)  # as `python -m musig` runs (musig.heap)
-        done = subprocess.run([*cmd, "--stage", stage], capture_output=True, text=True, env=env)
+        sets = [f"--set={pair}" for pair in a.set]
+        done = subprocess.run(
+            [*cmd, *sets, "--stage", stage], capture_output=True, text=True, env=env
+        )
         if done.returncode:
             print(f"{stage:>12} FAILED: {done.stderr.strip().splitlines()[-1:]}", flush=True)
             continue

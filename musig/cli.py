@@ -16,7 +16,7 @@ from musig.cli_library import add_library_parser
 from musig.cli_runs import ANN_HELP, add_run_parsers
 
 
-def _overrides(pairs: list[str]) -> dict:
+def parse_overrides(pairs: list[str]) -> dict:
     """``key=value`` pairs; values are parsed as JSON when they can be (numbers, lists, bools)."""
     out = {}
     for pair in pairs:
@@ -76,7 +76,7 @@ def cmd_train(a) -> None:
     if a.progress_file is not None:
         callbacks.append(_ProgressWriter(a.progress_file))
     kwargs = {
-        "overrides": _overrides(a.set),
+        "overrides": parse_overrides(a.set),
         "seed": a.seed,
         "compute_map": not a.no_map,
         "progress": not a.quiet,
@@ -119,7 +119,7 @@ def cmd_graph(a) -> None:
     from musig.pipeline import check_features
 
     ds = load_dataset(a.data)
-    method, cfg = get(a.method), resolve_config(a.method, _overrides(a.set))
+    method, cfg = get(a.method), resolve_config(a.method, parse_overrides(a.set))
     graph_cfg, relations = method.graph_config(cfg), method.relations(cfg)
     if graph_cfg is None or not relations:
         raise ValueError(f"{a.method} reads no graph; nothing to build")
@@ -192,7 +192,7 @@ def cmd_evaluate(a) -> None:
         ablations=a.ablations,
         seeds=tuple(a.seeds),
         ann=a.ann,
-        overrides={method: _overrides(p) for method, p in pairs.items()},
+        overrides={method: parse_overrides(p) for method, p in pairs.items()},
     )
     evaluate(a.data, a.out, cfg, runs_dir=a.runs, jobs=a.jobs, progress=not a.quiet)
     print((a.out / "results.md").read_text())
