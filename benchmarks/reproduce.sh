@@ -86,6 +86,20 @@ done
 GLIBC_TUNABLES=$MUSIG_TUNABLES py-spy record -r 25 -f raw -o results/prof1m.raw -- \
   python -m benchmarks.bench_memory --data results/scale1m/world --steps 150 --every 25
 python -m benchmarks.bench_popularity
+python -m benchmarks.bench_optimizer | tee results/bench_optimizer.txt
+python -m benchmarks.bench_als --data results/scale100k/split
+# MUSIG at 1M: 2,400 steps (the earlier configuration) and the registry's 1,200.
+python -m benchmarks.bench_scale --playlists 1000000 --work results/scale1m --no-split \
+  --stages musig --set steps=2400
+python -m benchmarks.bench_scale --playlists 1000000 --work results/scale1m --no-split \
+  --stages musig
+# Every method at 100k (README "Quality at 100k"): reduced epochs for the word2vec baselines, the
+# large-graph settings for every method that reads the graph.
+G=graph.large_entries=5000000
+python -m musig evaluate --data results/scale100k/split --out results/eval100k --jobs 2 \
+  --set item2vec:epochs=2 --set deepwalk:walks_per_node=1 --set deepwalk:epochs=2 \
+  --set deepwalk:$G --set node2vec:walks_per_node=1 --set node2vec:epochs=2 \
+  --set node2vec:$G --set sage:$G --set musig:$G
 # The app on the 100k workspace (bench_scale's runs, their maps drawn).
 python -m musig map --run results/scale100k/run-musig
 python -m musig map --run results/scale100k/run-als
