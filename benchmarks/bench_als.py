@@ -14,14 +14,12 @@ import time
 
 import numpy as np
 
-from musig.baselines.als import ALSConfig, playlist_track_matrix
+from musig.baselines.als import ALSConfig, implicit_model, playlist_track_matrix, weighted
 from musig.data import load_dataset
 from musig.fitting import FitContext
 
 
 def main() -> None:
-    from implicit.cpu.als import AlternatingLeastSquares
-    from implicit.nearest_neighbours import bm25_weight
     from threadpoolctl import threadpool_limits
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,19 +27,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     a = ap.parse_args()
     cfg = ALSConfig()
-    matrix = playlist_track_matrix(FitContext(load_dataset(a.data), None, None, None))
-    matrix = bm25_weight(matrix.T, K1=cfg.bm25_k1, B=cfg.bm25_b).T.tocsr().astype(np.float32)
+    ctx = FitContext(load_dataset(a.data), None, None, None)
+    matrix = weighted(playlist_track_matrix(ctx), cfg)
     seconds: dict[bool, list[float]] = {True: [], False: []}
     for _ in range(a.repeats):
         for loss in (True, False):
-            model = AlternatingLeastSquares(
-                factors=cfg.factors,
-                regularization=cfg.regularization,
-                alpha=cfg.alpha,
-                iterations=cfg.iterations,
-                calculate_training_loss=loss,
-                random_state=0,
-            )
+            model = implicit_model(cfg, random_state=0, training_loss=loss)
             with threadpool_limits(1, "blas"):
                 t = time.perf_counter()
                 model.fit(matrix, show_progress=False)

@@ -51,6 +51,36 @@ def playlist_track_matrix(ctx: FitContext):
     return m
 
 
+def weighted(user_items, cfg: ALSConfig):
+    """The playlist x track matrix with the configured confidence weights (float32 CSR)."""
+    if cfg.weighting != "bm25":
+        return user_items
+    from implicit.nearest_neighbours import bm25_weight
+
+    # implicit's bm25_weight weighs rows as documents: pass tracks x playlists.
+    user_items = bm25_weight(user_items.T, K1=cfg.bm25_k1, B=cfg.bm25_b).T.tocsr()
+    user_items = user_items.astype(np.float32)
+    # A playlist holding about half the catalogue gets idf <= 0, and implicit reads a
+    # non-positive weight as "disliked": keep every observed pair a (weak) positive.
+    np.maximum(user_items.data, np.float32(1e-3), out=user_items.data)
+    return user_items
+
+
+def implicit_model(cfg: ALSConfig, random_state: int, training_loss: bool = True):
+    """implicit's CPU ALS with the config's settings (the loss is the progress runs log)."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    return AlternatingLeastSquares(
+        factors=cfg.factors,
+        regularization=cfg.regularization,
+        alpha=cfg.alpha,
+        iterations=cfg.iterations,
+        calculate_training_loss=training_loss,
+        num_threads=cfg.num_threads,
+        random_state=random_state,
+    )
+
+
 def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None) -> MethodResult:
     """Factorise the training playlist x track matrix.
 
@@ -58,8 +88,6 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
         MethodResult with ``embeddings`` float32 (N, factors) = item factors (zero rows where
         masked) and ``mask`` bool (N,) True for tracks in at least one training playlist.
     """
-    from implicit.cpu.als import AlternatingLeastSquares
-    from implicit.nearest_neighbours import bm25_weight
     from threadpoolctl import threadpool_limits
 
     if cfg.weighting not in ("bm25", "binary"):
@@ -72,13 +100,7 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
         mask = np.zeros(ctx.dataset.num_tracks, dtype=bool)
         log.add({"step": "done", "seconds": 0.0})
         return MethodResult(embeddings, mask, log=log)
-    if cfg.weighting == "bm25":
-        # implicit's bm25_weight weighs rows as documents: pass tracks x playlists.
-        user_items = bm25_weight(user_items.T, K1=cfg.bm25_k1, B=cfg.bm25_b).T.tocsr()
-        user_items = user_items.astype(np.float32)
-        # A playlist holding about half the catalogue gets idf <= 0, and implicit reads a
-        # non-positive weight as "disliked": keep every observed pair a (weak) positive.
-        np.maximum(user_items.data, np.float32(1e-3), out=user_items.data)
+    user_items = weighted(user_items, cfg)
     mask = np.asarray(user_items.getnnz(axis=0) > 0)
 
     def on_iteration(iteration: int, seconds: float, loss: float | None) -> None:
@@ -92,15 +114,7 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
     # implicit's solver runs its own threads; a multi-threaded BLAS underneath only oversubscribes
     # the cores (and implicit warns about it), so pin BLAS to one thread for the fit.
     with threadpool_limits(1, "blas"):
-        model = AlternatingLeastSquares(
-            factors=cfg.factors,
-            regularization=cfg.regularization,
-            alpha=cfg.alpha,
-            iterations=cfg.iterations,
-            calculate_training_loss=True,
-            num_threads=cfg.num_threads,
-            random_state=int(as_rng(ctx.random_state).integers(2**31 - 1)),
-        )
+        model = implicit_model(cfg, int(as_rng(ctx.random_state).integers(2**31 - 1)))
         model.fit(user_items, show_progress=ctx.progress, callback=on_iteration)
 
     embeddings = np.asarray(model.item_factors, dtype=np.float32)
