@@ -87,6 +87,10 @@ GLIBC_TUNABLES=$MUSIG_TUNABLES py-spy record -r 25 -f raw -o results/prof1m.raw 
   python -m benchmarks.bench_memory --data results/scale1m/world --steps 150 --every 25
 python -m benchmarks.bench_popularity
 python -m benchmarks.bench_optimizer | tee results/bench_optimizer.txt
+for threads in 1 2; do
+  GLIBC_TUNABLES=$MUSIG_TUNABLES python -m benchmarks.bench_memory \
+    --data results/scale100k/split --steps 200 --every 50 --threads "$threads"
+done
 python -m benchmarks.bench_als --data results/scale100k/split
 # MUSIG at 1M: 2,400 steps (the earlier configuration) and the registry's 1,200.
 python -m benchmarks.bench_scale --playlists 1000000 --work results/scale1m --no-split \
