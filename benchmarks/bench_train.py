@@ -1,8 +1,10 @@
 """Graph build, MUSIG training and inductive embedding of one 30 s clip, on a dataset folder.
 
-    python -m benchmarks.bench_train --data sample_data
+    python -m benchmarks.bench_train --data sample_data [--set num_threads=2 ...] [--profile 200]
 
-Prints wall times on this machine. The clip is rendered by the world's own generator (so it is
+Prints wall times on this machine. ``--profile N`` instead trains N steps under torch's profiler
+and prints where a step's time goes (the ops by self CPU time) and how much of the catalog one
+step's subgraph reaches. The clip is rendered by the world's own generator (so it is
 music-like) and written as a 30 s WAV; "warm" means after one embedding has compiled numba code.
 """
 
@@ -17,12 +19,14 @@ import numpy as np
 import soundfile as sf
 
 from musig.audio import warmup
+from musig.cli import parse_overrides
 from musig.data import load_dataset
 from musig.features import load_features
 from musig.graph import build_graph
 from musig.methods import resolve_config
 from musig.pipeline import train_run
-from musig.runs import load_run
+from musig.runs import load_run, read_log
+from musig.sampling import cumulative_weights, sample_subgraph
 
 
 def clip_30s(world: Path, out: Path) -> Path:
@@ -34,13 +38,63 @@ def clip_30s(world: Path, out: Path) -> Path:
     return out
 
 
+def profile_steps(ds, feats, cfg, overrides: dict, steps: int) -> None:
+    """Where a training step's time goes, and the size of a step's subgraph."""
+    from torch.profiler import ProfilerActivity, profile
+
+    graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
+    relations = {r: graph.relations[r] for r in cfg.relations}
+    # A co-occurrence step's seeds: batch x (context + target) tracks plus the uniform negatives.
+    rng = np.random.default_rng(0)
+    seeds = rng.choice(np.flatnonzero(ds.popularity > 0), cfg.batch_size * (cfg.cooc_context + 1))
+    seeds = np.concatenate([seeds, rng.choice(graph.num_nodes, cfg.uniform_negatives)])
+    fanouts = {r: list(cfg.fanouts) for r in relations}
+    cum = {r: cumulative_weights(g) for r, g in relations.items()}
+    t = time.perf_counter()
+    for _ in range(20):
+        sub = sample_subgraph(relations, seeds, fanouts, random_state=rng, cum_weights=cum)
+    sampler_ms = (time.perf_counter() - t) / 20 * 1e3
+    edges = sum(e.shape[1] for e in sub.edge_index.values())
+    print(
+        f"a step's subgraph ({len(seeds):,} random seeds): {len(sub.n_id):,} nodes of "
+        f"{graph.num_nodes:,} ({len(sub.n_id) / graph.num_nodes:.0%}), {edges:,} edges; "
+        f"drawn in {sampler_ms:.1f} ms"
+    )
+    short = {**overrides, "steps": steps, "eval_every": steps}
+    with tempfile.TemporaryDirectory() as tmp:
+        train_run(ds, "musig", Path(tmp) / "warm", overrides={**short, "steps": 10},
+                  features=feats, compute_map=False)  # fmt: skip
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run = train_run(ds, "musig", Path(tmp) / "run", overrides=short, features=feats,
+                            compute_map=False)  # fmt: skip
+        log = read_log(run)
+    seconds = log.loc[log["kind"] == "train", "seconds"].iloc[-1]
+    print(
+        f"{steps} steps in {seconds:.1f} s under the profiler: {seconds / steps * 1e3:.0f} ms "
+        f"a step, of which the sampler about {sampler_ms:.0f} ms (NumPy, not in the table)"
+    )
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="sample_data", type=Path)
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a MUSIG setting changed from the registry's (repeatable)",
+    )
+    ap.add_argument("--profile", type=int, metavar="STEPS", help="profile this many steps instead")
     args = ap.parse_args()
+    overrides = parse_overrides(args.set)
     ds = load_dataset(args.data)
     feats = load_features(ds)
-    cfg = resolve_config("musig")
+    cfg = resolve_config("musig", overrides)
+    if args.profile:
+        profile_steps(ds, feats, cfg, overrides, args.profile)
+        return
     t = time.perf_counter()
     graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
     print(
@@ -49,12 +103,15 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        run_path = train_run(ds, "musig", Path(tmp) / "run", features=feats, compute_map=True)
+        run_path = train_run(
+            ds, "musig", Path(tmp) / "run", overrides=overrides, features=feats, compute_map=True
+        )
         total = time.perf_counter() - t
         run = load_run(run_path)
         print(
             f"musig train (graph + fit): {run.meta['train_seconds']:.1f} s; "
-            f"with the 2-D map and saving: {total:.1f} s  ({cfg.steps} steps)"
+            f"with the 2-D map and saving: {total:.1f} s  ({cfg.steps} steps"
+            f"{''.join(f', {k}={v}' for k, v in overrides.items())})"
         )
         clip = clip_30s(args.data, Path(tmp) / "clip.wav")
         t = time.perf_counter()
