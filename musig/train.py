@@ -6,12 +6,7 @@ Read top to bottom: config, optimizer, tasks, the loop, final embeddings. The ta
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 import time
-from collections.abc import Iterator
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -30,8 +25,6 @@ from musig.tasks import (
     log_sampling_prob,
     log_target_prob,
 )
-
-T = TypeVar("T")
 
 
 class TrainStep(torch.nn.Module):
@@ -171,46 +164,6 @@ def _tasks(
     return out
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """``items`` produced ``depth`` ahead in a background thread: the same items in the same
-    order, but producing the next ones (NumPy sampling, which releases the GIL) overlaps the
-    caller's work on this one. An exception of the producer is raised here; closing the
-    iterator early stops the producer."""
-    out: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def put(entry) -> bool:  # False once the consumer has stopped
-        while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                out.put(entry, timeout=0.1)
-                return True
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-            put((True, end))
-        except BaseException as error:  # noqa: BLE001 - handed to the consumer, raised there
-            put((False, error))
-
-    thread = threading.Thread(target=produce, name="musig-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = out.get()
-            if not ok:
-                raise item
-            if item is end:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
 def _drop_cold(sub: Subgraph, num_seeds: int, share: float, rng: np.random.Generator):
     """Train a share of the seeds as if they were new tracks (PinSage-style): no co-occurrence
     edges, no own vector, so the encoder must place them from audio and acoustic neighbours.
@@ -284,44 +237,38 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
                 }
             )
 
-        def draws():
-            """Each step's tasks, seeds, subgraph and cold nodes, in step order."""
-            for _ in range(cfg.steps):
-                if cfg.task_mix == "sample":
-                    drawn = [(names[rng.choice(len(names), p=probs)], 1.0)]
-                else:
-                    drawn = list(zip(names, weights.tolist(), strict=True))
-                parts, seeds = [], []
-                for name, weight in drawn:
-                    s, target = tasks[name].sample(batch_rng, batch_size)
-                    parts.append((name, len(s), target, weight))
-                    seeds.append(s)
-                seeds = np.concatenate(seeds)
-                sub = sample_subgraph(
-                    held.relations, seeds, fanouts, random_state=batch_rng, cum_weights=cum
-                )
-                yield drawn, parts, sub, _drop_cold(sub, len(seeds), cfg.cold_drop, batch_rng)
-
         start = time.perf_counter()
-        # The next steps' draws overlap this step's forward and backward.
-        with contextlib.closing(prefetch(draws())) as ahead:
-            bar = tqdm(ahead, total=cfg.steps, desc="musig", disable=not ctx.progress, leave=False)
-            for step, (drawn, parts, sub, cold) in enumerate(bar):
-                losses = step_fn(parts, sub, cold)
-                loss = sum(losses)
-                optimizer.step(loss)  # under DDP: gradients averaged over the ranks
-                record = {"step": step + 1, "kind": "train", "task": "+".join(n for n, _ in drawn)}
-                record["loss"] = loss.item()
-                if len(drawn) > 1:
-                    each = zip(drawn, losses, strict=True)
-                    record.update({f"loss_{n}": x.item() for (n, _), x in each})
+        bar = tqdm(range(cfg.steps), desc="musig", disable=not ctx.progress, leave=False)
+        for step in bar:
+            if cfg.task_mix == "sample":
+                drawn = [(names[rng.choice(len(names), p=probs)], 1.0)]
+            else:
+                drawn = list(zip(names, weights.tolist(), strict=True))
+            parts, seeds = [], []
+            for name, weight in drawn:
+                s, target = tasks[name].sample(batch_rng, batch_size)
+                parts.append((name, len(s), target, weight))
+                seeds.append(s)
+            seeds = np.concatenate(seeds)
+            sub = sample_subgraph(
+                held.relations, seeds, fanouts, random_state=batch_rng, cum_weights=cum
+            )
+            cold = _drop_cold(sub, len(seeds), cfg.cold_drop, batch_rng)
+            losses = step_fn(parts, sub, cold)
+            loss = sum(losses)
+            optimizer.step(loss)  # under DDP: gradients averaged over the ranks
+            record = {"step": step + 1, "kind": "train", "task": "+".join(n for n, _ in drawn)}
+            record["loss"] = loss.item()
+            if len(drawn) > 1:
+                each = zip(drawn, losses, strict=True)
+                record.update({f"loss_{n}": x.item() for (n, _), x in each})
+            log.add({**record, "seconds": time.perf_counter() - start})
+            if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+                record = {"step": step + 1, "kind": "eval", **diagnostics(embed, head)}
                 log.add({**record, "seconds": time.perf_counter() - start})
-                if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-                    record = {"step": step + 1, "kind": "eval", **diagnostics(embed, head)}
-                    log.add({**record, "seconds": time.perf_counter() - start})
-                    bar.set_postfix(
-                        {k: round(v, 3) for k, v in record.items() if k.endswith(("auc", "acc"))}
-                    )
+                bar.set_postfix(
+                    {k: round(v, 3) for k, v in record.items() if k.endswith(("auc", "acc"))}
+                )
 
         # Final embeddings use the whole graph: held-out edges are real training data too.
         start = time.perf_counter()

@@ -1,12 +1,10 @@
-import threading
-
 import numpy as np
 import pytest
 
 from musig.fitting import FitContext
 from musig.graph import build_graph
 from musig.retrieval import Retriever
-from musig.train import MusigConfig, fit, prefetch
+from musig.train import MusigConfig, fit
 
 STEPS = 150
 
@@ -178,31 +176,3 @@ def test_lazy_adam_equals_sparse_adam():
     torch.manual_seed(0)
     untouched = torch.nn.Embedding(50, 8).weight.detach()[40:]
     assert torch.equal(weights[LazyAdam][40:], untouched)
-
-
-def test_prefetch_keeps_order_raises_and_stops_early():
-    assert list(prefetch(iter(range(50)), depth=2)) == list(range(50))
-
-    def failing():
-        yield 1
-        raise ValueError("sampler failed")
-
-    got = []
-    with pytest.raises(ValueError, match="sampler failed"):
-        for item in prefetch(failing()):
-            got.append(item)
-    assert got == [1]
-
-    produced = []
-
-    def endless():
-        while True:
-            produced.append(len(produced))
-            yield produced[-1]
-
-    ahead = prefetch(endless(), depth=2)
-    assert [next(ahead) for _ in range(3)] == [0, 1, 2]
-    ahead.close()  # joins the producer: it must notice the consumer has gone
-    count = len(produced)
-    assert not any(t.name == "musig-prefetch" and t.is_alive() for t in threading.enumerate())
-    assert count == len(produced) <= 3 + 2 + 1  # consumed, queued, one blocked in put
