@@ -44,10 +44,11 @@ def profile_steps(ds, feats, cfg, overrides: dict, steps: int) -> None:
 
     graph = build_graph(ds, feats.scaled, feats.mask, cfg.graph)
     relations = {r: graph.relations[r] for r in cfg.relations}
-    # A co-occurrence step's seeds: batch x (context + target) tracks plus the uniform negatives.
+    # A co-occurrence step's seeds: batch x (context + target) tracks plus the uniform
+    # negatives, all from tracks with playlist history as in training.
     rng = np.random.default_rng(0)
-    seeds = rng.choice(np.flatnonzero(ds.popularity > 0), cfg.batch_size * (cfg.cooc_context + 1))
-    seeds = np.concatenate([seeds, rng.choice(graph.num_nodes, cfg.uniform_negatives)])
+    size = cfg.batch_size * (cfg.cooc_context + 1) + cfg.uniform_negatives
+    seeds = rng.choice(np.flatnonzero(ds.popularity > 0), size)
     fanouts = {r: list(cfg.fanouts) for r in relations}
     cum = {r: cumulative_weights(g) for r, g in relations.items()}
     t = time.perf_counter()
