@@ -54,6 +54,16 @@ def track_popularity(indptr: np.ndarray, tracks: np.ndarray, num_tracks: int) ->
     return np.bincount(m.indices, minlength=num_tracks).astype(np.int64)
 
 
+def artist_ids(artist_names) -> np.ndarray:
+    """int64 (N,) artist id of each track by its artist name in first-seen order, -1 blank.
+
+    The same names give the same ids in training and when a saved run is loaded again.
+    """
+    names = pd.Series(artist_names, dtype="string").fillna("")
+    codes, _ = pd.factorize(names.where(names != "", None), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class Dataset:
     """Tracks and playlists over one shared track index (see the module docstring).

@@ -43,7 +43,7 @@ class NodeInputs:
         x: float32 (N, F) scaled content features (zeros where missing).
         has_x: bool (N,) content features present.
         has_id: bool (N,) track has playlist history, so its learnable vector is used.
-        artist: int64 (N,) artist id (:func:`artist_ids`), -1 unknown; None: no artist input.
+        artist: int64 (N,) artist id (`musig.data.artist_ids`), -1 unknown; None: no artist input.
     """
 
     x: np.ndarray
@@ -86,18 +86,6 @@ def encode_subgraph(
     edge_index = {r: torch.from_numpy(ei) for r, ei in sub.edge_index.items()}
     z = model(h, edge_index, sub.hop_ptr)  # rows: the unique seeds
     return z[torch.from_numpy(sub.seed_local)]
-
-
-def artist_ids(artist_names) -> np.ndarray:
-    """int64 (N,) artist id of each track by its artist name in first-seen order, -1 blank.
-
-    The same names give the same ids in training and when a saved run is loaded again.
-    """
-    import pandas as pd
-
-    names = pd.Series(artist_names, dtype="string").fillna("")
-    codes, _ = pd.factorize(names.where(names != "", None), use_na_sentinel=True)
-    return codes.astype(np.int64)
 
 
 def _table_size(model: MusigEncoder) -> int:

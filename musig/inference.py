@@ -17,14 +17,13 @@ import numpy as np
 import torch
 
 from musig.audio import EXTRACTOR_VERSION, extract_file
-from musig.data import load_dataset
+from musig.data import artist_ids, load_dataset
 from musig.features import FeatureScaler, load_features
 from musig.fitting import config_from_dict
 from musig.graph import GraphConfig, TrackGraph
 from musig.graph_store import cached_graph, graph_dir, load_graph
 from musig.inductive import (
     NodeInputs,
-    artist_ids,
     attach_new_nodes,
     content_neighbors,
     embed_nodes,

@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from musig.data import artist_ids
 from musig.fitting import Callback, FitContext, FitLog, MethodResult
 from musig.holdout import Diagnostics, Holdout, make_holdout
-from musig.inductive import NodeInputs, artist_ids, embed_nodes, encode_subgraph, torch_threads
+from musig.inductive import NodeInputs, embed_nodes, encode_subgraph, torch_threads
 from musig.model import GenreHead, MusigEncoder
 from musig.musig_config import MusigConfig
 from musig.sampling import Subgraph, cumulative_weights, sample_subgraph

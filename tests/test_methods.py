@@ -186,6 +186,26 @@ def test_track_in_no_playlist_is_masked(fitted, name):
     assert mask[:ORPHAN].all()
 
 
+def test_als_artist_columns_place_a_cold_track_by_its_artist(ctx):
+    from musig.baselines.als import playlist_artist_matrix, playlist_track_matrix
+
+    artist = np.where(np.arange(N) < N_GROUP, 0, 1)
+    artist[5] = -1  # an unknown artist takes no column
+    names = pd.Series(np.array(["a", "b"])[artist]).where(artist >= 0, "")
+    ds = dataclasses.replace(ctx.dataset, tracks=ctx.dataset.tracks.assign(artist_name=names))
+    per_playlist = playlist_artist_matrix(playlist_track_matrix(ctx), artist).toarray()
+    in_b = ds.playlist_tracks[ds.playlist_indptr[:-1]] >= N_GROUP
+    np.testing.assert_array_equal(per_playlist, np.stack([~in_b, in_b], 1))
+
+    with_artist = resolve_config("als", {"artist_weight": 1.0})
+    res = get("als").fit(dataclasses.replace(ctx, dataset=ds), with_artist)
+    assert not _fit(ctx, "als").mask[ORPHAN] and res.mask.all()  # it borrows its artist's
+    rows = np.arange(N)
+    assert ((_nearest(res, rows) >= N_GROUP) == (rows >= N_GROUP)).all()
+    with pytest.raises(ValueError, match="artist_weight must be >= 0"):
+        get("als").fit(ctx, resolve_config("als", {"artist_weight": -1.0}))
+
+
 @pytest.mark.parametrize("name", ["sage", "musig"])
 def test_inductive_methods_place_the_track_in_no_playlist_by_its_sound(fitted, name):
     res = fitted[name]

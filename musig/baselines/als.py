@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musig.data import artist_ids
 from musig.fitting import Callback, FitContext, FitLog, MethodResult
 from musig.utils import as_rng
 
@@ -29,6 +30,10 @@ class ALSConfig:
     bm25_k1: float = 100.0  # BM25 saturation (implicit's recommended value for play counts)
     bm25_b: float = 0.8  # BM25 length normalisation
     num_threads: int = 0  # 0 = all cores; the CG solver is per-row, so results do not depend on it
+    # Artist side information, as the RecSys'18 systems used it: one extra column per artist
+    # holding the playlists that have any of its tracks, scaled by this weight (0: off). A track
+    # with no training playlist takes its artist's factors, so cold tracks of known artists rank.
+    artist_weight: float = 0.0
 
 
 def playlist_track_matrix(ctx: FitContext):
@@ -45,6 +50,30 @@ def playlist_track_matrix(ctx: FitContext):
     m = sp.csr_matrix(
         (np.ones(len(indices), dtype=np.float32), indices, indptr),
         shape=(ds.num_playlists, ds.num_tracks),
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def playlist_artist_matrix(user_items, artist: np.ndarray):
+    """Binary playlist x artist matrix: a playlist holds an artist if it holds any of its tracks.
+
+    Args:
+        user_items: binary CSR (P, N) from :func:`playlist_track_matrix`.
+        artist: int64 (N,) artist id per track, -1 unknown.
+
+    Returns:
+        scipy.sparse.csr_matrix float32 (P, A), A = ``artist.max() + 1``.
+    """
+    import scipy.sparse as sp
+
+    known = artist[user_items.indices] >= 0
+    rows = np.repeat(np.arange(user_items.shape[0]), np.diff(user_items.indptr))[known]
+    cols = artist[user_items.indices][known]
+    m = sp.csr_matrix(
+        (np.ones(len(cols), np.float32), (rows, cols)),
+        shape=(user_items.shape[0], int(artist.max(initial=-1)) + 1),
     )
     m.sum_duplicates()
     m.data[:] = 1.0
@@ -86,12 +115,16 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
 
     Returns:
         MethodResult with ``embeddings`` float32 (N, factors) = item factors (zero rows where
-        masked) and ``mask`` bool (N,) True for tracks in at least one training playlist.
+        masked) and ``mask`` bool (N,) True for tracks in at least one training playlist, and,
+        with ``artist_weight > 0``, for tracks that take their artist's factors.
     """
+    import scipy.sparse as sp
     from threadpoolctl import threadpool_limits
 
     if cfg.weighting not in ("bm25", "binary"):
         raise ValueError(f"als: weighting must be 'bm25' or 'binary', got {cfg.weighting!r}")
+    if cfg.artist_weight < 0:
+        raise ValueError(f"als: artist_weight must be >= 0, got {cfg.artist_weight}")
     t0 = time.perf_counter()
     log = FitLog(callback)
     user_items = playlist_track_matrix(ctx)  # (P, N)
@@ -100,8 +133,16 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
         mask = np.zeros(ctx.dataset.num_tracks, dtype=bool)
         log.add({"step": "done", "seconds": 0.0})
         return MethodResult(embeddings, mask, log=log)
-    user_items = weighted(user_items, cfg)
+    num_tracks = ctx.dataset.num_tracks
     mask = np.asarray(user_items.getnnz(axis=0) > 0)
+    artist = None
+    if cfg.artist_weight > 0:
+        artist = artist_ids(ctx.dataset.tracks["artist_name"])
+        user_artists = weighted(playlist_artist_matrix(user_items, artist), cfg)
+        user_artists.data *= np.float32(cfg.artist_weight)
+        user_items = sp.hstack([weighted(user_items, cfg), user_artists], format="csr")
+    else:
+        user_items = weighted(user_items, cfg)
 
     def on_iteration(iteration: int, seconds: float, loss: float | None) -> None:
         record = {
@@ -117,7 +158,14 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
         model = implicit_model(cfg, int(as_rng(ctx.random_state).integers(2**31 - 1)))
         model.fit(user_items, show_progress=ctx.progress, callback=on_iteration)
 
-    embeddings = np.asarray(model.item_factors, dtype=np.float32)
+    factors = np.asarray(model.item_factors, dtype=np.float32)
+    embeddings = factors[:num_tracks].copy()
     embeddings[~mask] = 0.0
+    if artist is not None:
+        artist_seen = np.asarray(user_items[:, num_tracks:].getnnz(axis=0) > 0)
+        borrow = ~mask & (artist >= 0)
+        borrow[borrow] = artist_seen[artist[borrow]]
+        embeddings[borrow] = factors[num_tracks + artist[borrow]]
+        mask = mask | borrow
     log.add({"step": "done", "seconds": time.perf_counter() - t0, "num_embedded": int(mask.sum())})
     return MethodResult(embeddings=embeddings, mask=mask, log=log)
