@@ -25,7 +25,7 @@ from musig.evaluation import score_run
 from musig.features import load_features
 from musig.methods import get, resolve_config
 from musig.pipeline import needs_features, train_run
-from musig.retrieval import RetrievalConfig
+from musig.retrieval import RetrievalConfig, parse_query
 from musig.runs import read_run_meta
 
 
@@ -37,11 +37,10 @@ def _value(text: str):
 
 
 def _query(text: str) -> RetrievalConfig:
-    """``cos``, ``foldin``, optionally ``+beta`` (popularity weight): e.g. ``foldin+0.01``."""
-    kind, _, beta = text.partition("+")
-    if kind not in ("cos", "foldin"):
-        raise argparse.ArgumentTypeError(f"query must be cos or foldin[+beta], got {text!r}")
-    return RetrievalConfig(popularity_weight=float(beta or 0.0), foldin=kind == "foldin")
+    try:
+        return parse_query(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def main() -> None:

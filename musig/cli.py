@@ -180,6 +180,7 @@ def cmd_split(a) -> None:
 def cmd_evaluate(a) -> None:
     from musig.evaluation import EvalConfig, evaluate
     from musig.methods import METHODS
+    from musig.retrieval import parse_query
 
     pairs: dict[str, list[str]] = {}
     for item in a.set:
@@ -187,12 +188,19 @@ def cmd_evaluate(a) -> None:
         if not sep:
             raise ValueError(f"evaluate --set expects METHOD:KEY=VALUE, got {item!r}")
         pairs.setdefault(method, []).append(pair)
+    queries = {}
+    for item in a.query:
+        method, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"evaluate --query expects METHOD=QUERY, got {item!r}")
+        queries[method] = parse_query(text)
     cfg = EvalConfig(
         methods=tuple(a.methods or METHODS),
         ablations=a.ablations,
         seeds=tuple(a.seeds),
         ann=a.ann,
         overrides={method: parse_overrides(p) for method, p in pairs.items()},
+        queries=queries,
     )
     evaluate(a.data, a.out, cfg, runs_dir=a.runs, jobs=a.jobs, progress=not a.quiet)
     print((a.out / "results.md").read_text())
@@ -311,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METHOD:KEY=VALUE",
         help="a method's setting for this evaluation, e.g. deepwalk:epochs=5 (recorded in the "
         "results; the run cache keys on it)",
+    )
+    v.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="METHOD=QUERY",
+        help="a method's query, chosen on validation: cos or foldin, optionally +BETA for "
+        "cos + BETA*log(1 + popularity), e.g. als=cos+0.03 (recorded in the results)",
     )
     v.add_argument(
         "--jobs",

@@ -43,7 +43,7 @@ from musig.metrics import (
 )
 from musig.pipeline import needs_features, train_run
 from musig.report import to_markdown
-from musig.retrieval import RetrievalConfig
+from musig.retrieval import RetrievalConfig, query_name
 from musig.runs import load_run, read_run_meta, write_metrics
 from musig.split import read_cold_tracks, read_scenarios
 from musig.submission import complete_challenge
@@ -67,6 +67,9 @@ class EvalConfig:
     # Per method, settings on top of its registry config (e.g. fewer epochs on a big world):
     # they enter the run's cache key and are listed in results.json and results.md.
     overrides: dict[str, dict] = field(default_factory=dict)
+    # Per method, query settings instead of its registry's (e.g. the popularity weight chosen
+    # on validation): listed in results.json and results.md; runs are not retrained for them.
+    queries: dict[str, RetrievalConfig] = field(default_factory=dict)
 
 
 def run_key(
@@ -222,7 +225,8 @@ def _train_and_score(
     path = cached_run(
         split, features, name, seed, runs_dir, progress=progress, overrides=cfg.overrides.get(name)
     )
-    return score_run(path, split, cfg.k, ann=cfg.ann), read_run_meta(path)["train_seconds"]
+    frame = score_run(path, split, cfg.k, ann=cfg.ann, retrieval=cfg.queries.get(name))
+    return frame, read_run_meta(path)["train_seconds"]
 
 
 def _features_for(
@@ -275,7 +279,7 @@ def evaluate(
             names.append(CEILING)
         else:
             log(f"{CEILING}: not scored, {data} is not a synthetic world (no world.json)")
-    unused = sorted(set(cfg.overrides) - set(names))
+    unused = sorted((set(cfg.overrides) | set(cfg.queries)) - set(names))
     if unused:
         raise ValueError(f"settings given for {unused}, which are not evaluated: {names}")
     for name in names:  # an unknown name or a bad setting fails here, before anything trains
@@ -350,6 +354,8 @@ def summarise(
     }
     if cfg.overrides:
         results["overrides"] = cfg.overrides
+    if cfg.queries:
+        results["queries"] = {m: query_name(q) for m, q in cfg.queries.items()}
     if len(cfg.seeds) > 1:
         results["seeds"] = {
             m: {

@@ -30,6 +30,9 @@ def to_markdown(results: dict) -> str:
             for m, o in results["overrides"].items()
         )
         text += f"\nSettings changed from the registry's: {settings}\n"
+    if results.get("queries"):
+        queries = ", ".join(f"{m}: {q}" for m, q in results["queries"].items())
+        text += f"\nQueries instead of the registry's (cos+BETA: + BETA·log(1 + pop)): {queries}\n"
     if "paired" in results:
         p = results["paired"]
         text += (

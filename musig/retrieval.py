@@ -37,6 +37,24 @@ class RetrievalConfig:
     foldin_alpha: float = 5.0  # confidence of a seed, implicit's convention (ALS's own alpha)
 
 
+def parse_query(text: str) -> RetrievalConfig:
+    """``cos`` or ``foldin``, optionally ``+beta`` (the popularity weight): ``foldin+0.01``."""
+    kind, plus, beta = text.partition("+")
+    try:
+        weight = float(beta) if plus else 0.0
+    except ValueError:
+        weight = -1.0
+    if kind not in ("cos", "foldin") or weight < 0:
+        raise ValueError(f"a query is cos or foldin, optionally +BETA >= 0; got {text!r}")
+    return RetrievalConfig(popularity_weight=weight, foldin=kind == "foldin")
+
+
+def query_name(config: RetrievalConfig) -> str:
+    """The :func:`parse_query` text of ``config`` (``cos+0.03``)."""
+    kind = "foldin" if config.foldin else "cos"
+    return f"{kind}+{config.popularity_weight:g}" if config.popularity_weight else kind
+
+
 class Retriever:
     """Top-k recommendation over one method's embeddings.
 

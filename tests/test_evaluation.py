@@ -10,6 +10,7 @@ import pytest
 
 from musig.data import load_dataset
 from musig.evaluation import EvalConfig, evaluate, run_key
+from musig.retrieval import RetrievalConfig
 from musig.runs import load_run
 from musig.split import SplitConfig, make_split
 
@@ -108,6 +109,31 @@ def test_per_method_settings_are_keyed_recorded_and_checked(tiny_split, tmp_path
     assert main(["evaluate", "--data", str(tiny_split), "--out", str(tmp_path),
                  "--set", "epochs=2"]) == 2  # fmt: skip
     assert "expects METHOD:KEY=VALUE, got 'epochs=2'" in capsys.readouterr().err
+
+
+def test_per_method_queries_rescore_the_same_run_and_are_recorded(tiny_split, tmp_path, capsys):
+    from musig.cli import main
+
+    args = ["-q", "evaluate", "--data", str(tiny_split), "--methods", "als", "--jobs", "1",
+            "--runs", str(tmp_path / "runs")]  # fmt: skip
+    main([*args, "--out", str(tmp_path / "cos")])
+    main([*args, "--out", str(tmp_path / "pop"), "--query", "als=cos+100"])
+    assert len(list((tmp_path / "runs").glob("als-*"))) == 1  # scored again, not retrained
+    cos, pop = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("cos", "pop"))
+    assert "queries" not in cos and pop["queries"] == {"als": "cos+100"}
+    assert "als: cos+100" in (tmp_path / "pop" / "results.md").read_text()
+    # Such a weight ranks by popularity (the cosine only breaks ties): the ALS row moves to
+    # the popularity row.
+    popularity = evaluate(tiny_split, tmp_path / "p", EvalConfig(methods=("popularity",),
+                          ceiling=False), log=lambda _: None)  # fmt: skip
+    ndcg = [r["overall"][m]["ndcg"]["mean"] for r, m in
+            ((cos, "als"), (pop, "als"), (popularity, "popularity"))]  # fmt: skip
+    assert abs(ndcg[1] - ndcg[2]) < 0.005 < abs(ndcg[0] - ndcg[2])
+    assert main([*args, "--out", str(tmp_path / "x"), "--query", "als=dot"]) == 2
+    assert "a query is cos or foldin, optionally +BETA >= 0; got 'dot'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not evaluated"):
+        evaluate(tiny_split, tmp_path, EvalConfig(methods=("popularity",),
+                 queries={"als": RetrievalConfig()}))  # fmt: skip
 
 
 def test_jobs_must_be_positive(tiny_split, tmp_path):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from musig.retrieval import Retriever
+from musig.retrieval import RetrievalConfig, Retriever
 
 # Tracks 0-5 embedded, 6-8 not (mask False). Masked rows hold vectors that would win if they
 # were (wrongly) scored, so a leak shows up as a wrong ranking.
@@ -239,3 +239,15 @@ def test_recommend_batch_is_the_head_of_a_stable_sort_of_every_score(weight):
         want = np.argsort(-ref, kind="stable")[:120]
         np.testing.assert_array_equal(ids[i], want)
         np.testing.assert_allclose(scores[i], ref[want], atol=1e-6)
+
+
+def test_query_names_parse_and_print_back():
+    from musig.retrieval import parse_query, query_name
+
+    assert parse_query("cos") == RetrievalConfig()
+    assert parse_query("foldin+0.01") == RetrievalConfig(popularity_weight=0.01, foldin=True)
+    for text in ("cos", "cos+0.03", "foldin", "foldin+0.1"):
+        assert query_name(parse_query(text)) == text
+    for bad in ("dot", "cos+", "cos+-1", "cos+x"):
+        with pytest.raises(ValueError, match="a query is cos or foldin"):
+            parse_query(bad)
