@@ -187,6 +187,9 @@ ABLATIONS: dict[str, tuple[str, dict]] = {
         {"use_audio": False, "relations": ["cooc"], "tasks": [["cooc", 0.9], ["genre", 0.1]]},
     ),
     "musig-no-genre": (PRIMARY, {"tasks": [["cooc", 0.9], ["acoustic", 0.1]]}),
+    "musig-no-artist": (PRIMARY, {"use_artist": False}),
+    # The paper's multi-task sampling: one task drawn per step instead of every loss each step.
+    "musig-task-sampling": (PRIMARY, {"task_mix": "sample"}),
     "musig-content-task": (PRIMARY, {"tasks": [["acoustic", 1.0]]}),
     "musig-genre-task": (PRIMARY, {"tasks": [["genre", 1.0]]}),
     "musig-no-track-vectors": (PRIMARY, {"use_track_vectors": False}),
