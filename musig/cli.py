@@ -322,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument(
         "--query",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="METHOD=QUERY",
         help="a method's query, chosen on validation: cos or foldin, optionally +BETA for "

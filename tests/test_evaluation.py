@@ -114,13 +114,13 @@ def test_per_method_settings_are_keyed_recorded_and_checked(tiny_split, tmp_path
 def test_per_method_queries_rescore_the_same_run_and_are_recorded(tiny_split, tmp_path, capsys):
     from musig.cli import main
 
-    args = ["-q", "evaluate", "--data", str(tiny_split), "--methods", "als", "--jobs", "1",
-            "--runs", str(tmp_path / "runs")]  # fmt: skip
+    args = ["-q", "evaluate", "--data", str(tiny_split), "--methods", "popularity", "als",
+            "--jobs", "1", "--runs", str(tmp_path / "runs")]  # fmt: skip
     main([*args, "--out", str(tmp_path / "cos")])
-    main([*args, "--out", str(tmp_path / "pop"), "--query", "als=cos+100"])
+    main([*args, "--out", str(tmp_path / "pop"), "--query", "popularity=cos", "als=cos+100"])
     assert len(list((tmp_path / "runs").glob("als-*"))) == 1  # scored again, not retrained
     cos, pop = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("cos", "pop"))
-    assert "queries" not in cos and pop["queries"] == {"als": "cos+100"}
+    assert "queries" not in cos and pop["queries"] == {"popularity": "cos", "als": "cos+100"}
     assert "als: cos+100" in (tmp_path / "pop" / "results.md").read_text()
     # Such a weight ranks by popularity (the cosine only breaks ties): the ALS row moves to
     # the popularity row.
