@@ -9,6 +9,22 @@ def _ci(v: dict) -> str:
     return f"{v['mean']:.4f} ± {(v['hi'] - v['lo']) / 2:.4f}"
 
 
+def changed_settings(results: dict) -> list[str]:
+    """One line each for the per-method settings and queries an evaluation changed, if any."""
+    lines = []
+    if results.get("overrides"):
+        settings = "; ".join(
+            f"{m}: " + ", ".join(f"{k}={v}" for k, v in o.items())
+            for m, o in results["overrides"].items()
+        )
+        lines.append(f"Settings changed from the registry's: {settings}")
+    if results.get("queries"):
+        queries = ", ".join(f"{m}: {q}" for m, q in results["queries"].items())
+        rule = "cos+BETA adds BETA·log(1 + pop)"
+        lines.append(f"Queries instead of the registry's ({rule}): {queries}")
+    return lines
+
+
 def to_markdown(results: dict) -> str:
     """The main table: overall metrics with 95 % CIs, cold-start recall and training time."""
     head = (
@@ -24,15 +40,7 @@ def to_markdown(results: dict) -> str:
             f"| {m} | " + " | ".join(cells) + f" | {c:.4f} | {results['train_seconds'][m]:.1f} |"
         )
     text = head + "\n".join(rows) + "\n"
-    if results.get("overrides"):
-        settings = "; ".join(
-            f"{m}: " + ", ".join(f"{k}={v}" for k, v in o.items())
-            for m, o in results["overrides"].items()
-        )
-        text += f"\nSettings changed from the registry's: {settings}\n"
-    if results.get("queries"):
-        queries = ", ".join(f"{m}: {q}" for m, q in results["queries"].items())
-        text += f"\nQueries instead of the registry's (cos+BETA: + BETA·log(1 + pop)): {queries}\n"
+    text += "".join(f"\n{line}\n" for line in changed_settings(results))
     if "paired" in results:
         p = results["paired"]
         text += (

@@ -6,6 +6,7 @@ import streamlit as st
 from musig import ui
 from musig import workspace as wsp
 from musig.metrics import BUCKET_METRICS, METRICS, POPULARITY_BUCKETS
+from musig.report import changed_settings
 from musig.workspace import figures
 
 ws = ui.workspace()
@@ -38,6 +39,8 @@ if not methods:
     st.info("Pick at least one method.")
     st.stop()
 st.caption(f"Source: {source} · 95 % bootstrap confidence intervals over challenge playlists.")
+for line in changed_settings(res):
+    st.caption(line)
 
 table = wsp.results_frame(res)
 table = table[table["method"].isin(methods)]

@@ -385,12 +385,13 @@ def test_benchmark_tables_and_plots(app):
 def test_benchmark_prefers_full_evaluation_results(app, ws):
     """results.json of ``python -m musig evaluate`` (same schema) replaces the per-run view."""
     _, res = wsp.results(ws)
-    res = {**res, "methods": ["musig", "als"]}
+    res = {**res, "methods": ["musig", "als"], "queries": {"als": "cos+0.05"}}
     ws.results_dir.mkdir(parents=True, exist_ok=True)
     (ws.results_dir / "results.json").write_text(json.dumps(res))
     try:
         at = app("benchmark")
         assert "results.json" in at.caption[0].value
+        assert at.caption[1].value.endswith("(cos+BETA adds BETA·log(1 + pop)): als: cos+0.05")
         assert list(at.dataframe[0].value.index) == ["musig", "als"]
         assert not at.button  # no "run the evaluation" button once results exist
     finally:
