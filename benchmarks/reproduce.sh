@@ -26,6 +26,23 @@ python -m benchmarks.same_numbers results/sample results/sample_b
 python -m benchmarks.same_numbers results/sample_ablations results/sample_ablations_b
 # Issue #14: MUSIG's defaults changed; sage and musig scored again on the same split.
 python -m musig evaluate --data results/sample_split --out results/sample_new --methods sage musig
+# Issue #14, settings frozen on validation: each method's popularity term and ALS's artist
+# weight (benchmarks/results/musig_validation.md), then the table and three seeds with them.
+V=results/sample_split/validation
+for m in item2vec deepwalk node2vec content sage musig; do
+  python -m benchmarks.design_run --data $V --method $m --log results/sample_design.jsonl \
+    --query cos cos+0.01 cos+0.03 cos+0.05 cos+0.1 cos+0.2
+done
+for w in 0.3 1.0 3.0; do
+  python -m benchmarks.design_run --data $V --method als --set artist_weight=$w \
+    --log results/sample_design.jsonl --query cos cos+0.01 cos+0.03 cos+0.05 cos+0.1
+done
+FROZEN=(--set als:artist_weight=1.0 --query als=cos+0.05 item2vec=cos+0.05 sage=cos+0.03
+        musig=cos+0.03)
+python -m musig evaluate --data results/sample_split --out results/sample_frozen "${FROZEN[@]}" \
+  deepwalk=cos+0.05 node2vec=cos+0.05 content=cos+0.2
+python -m musig evaluate --data results/sample_split --out results/sample_frozen_seeds \
+  --methods als item2vec sage musig --seeds 0 1 2 --runs results/sample_frozen/runs "${FROZEN[@]}"
 
 # A second world: another seed and size, the generator's frozen defaults otherwise.
 python -m musig generate --out results/world2 --tracks 3000 --playlists 6000 --seed 1
