@@ -135,10 +135,12 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
         return MethodResult(embeddings, mask, log=log)
     num_tracks = ctx.dataset.num_tracks
     mask = np.asarray(user_items.getnnz(axis=0) > 0)
-    artist = None
+    artist = artist_seen = None
     if cfg.artist_weight > 0:
         artist = artist_ids(ctx.dataset.tracks["artist_name"])
-        user_artists = weighted(playlist_artist_matrix(user_items, artist), cfg)
+        user_artists = playlist_artist_matrix(user_items, artist)
+        artist_seen = np.asarray(user_artists.getnnz(axis=0) > 0)
+        user_artists = weighted(user_artists, cfg)
         user_artists.data *= np.float32(cfg.artist_weight)
         user_items = sp.hstack([weighted(user_items, cfg), user_artists], format="csr")
     else:
@@ -162,7 +164,6 @@ def fit(ctx: FitContext, cfg: ALSConfig = ALSConfig(), callback: Callback = None
     embeddings = factors[:num_tracks].copy()
     embeddings[~mask] = 0.0
     if artist is not None:
-        artist_seen = np.asarray(user_items[:, num_tracks:].getnnz(axis=0) > 0)
         borrow = ~mask & (artist >= 0)
         borrow[borrow] = artist_seen[artist[borrow]]
         embeddings[borrow] = factors[num_tracks + artist[borrow]]
