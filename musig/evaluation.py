@@ -33,6 +33,7 @@ from musig.methods import (
 from musig.metrics import (
     BUCKET_METRICS,
     METRICS,
+    PAIRED_METRICS,
     POPULARITY_BUCKETS,
     bootstrap_ci,
     evaluate_by_bucket,
@@ -370,10 +371,11 @@ def summarise(
     baselines = [m for m in frames if m in BASELINES]
     if PRIMARY in frames and baselines:
         # MUSIG minus each baseline, per playlist: "paired" keeps the best baseline by NDCG.
+        # Bucket recalls pair over the playlists with held-out tracks in that bucket.
         each = {}
         for other in baselines:
             each[other] = {}
-            for metric in ("ndcg", "r_precision"):
+            for metric in PAIRED_METRICS:
                 diff, lo, hi, frac = paired_bootstrap(
                     frames[PRIMARY][metric].to_numpy(float),
                     frames[other][metric].to_numpy(float),

@@ -203,6 +203,8 @@ def evaluate_rankings(
 # Held-out tracks by their number of training playlists: (name, lowest, highest).
 POPULARITY_BUCKETS = (("cold", 0, 0), ("tail", 1, 5), ("torso", 6, 50), ("head", 51, math.inf))
 BUCKET_METRICS = ("ndcg", "recall@100", "recall@500")
+# What evaluation compares MUSIG with each baseline on, playlist by playlist.
+PAIRED_METRICS = ("ndcg", "r_precision", "tail:recall@500", "cold:recall@500")
 
 
 def popularity_bucket(popularity: np.ndarray) -> np.ndarray:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from musig.metrics import BUCKET_METRICS, METRICS, POPULARITY_BUCKETS
+from musig.metrics import BUCKET_METRICS, METRICS, PAIRED_METRICS, POPULARITY_BUCKETS
 
 
 def _ci(v: dict) -> str:
     return f"{v['mean']:.4f} ± {(v['hi'] - v['lo']) / 2:.4f}"
+
+
+PAIRED_HEADERS = ("NDCG", "R-prec", "tail recall@500", "cold recall@500")
+
+
+def paired_cells(results: dict) -> dict[str, list[str]]:
+    """Baseline -> "diff [lo, hi]" of MUSIG minus it, per metric of PAIRED_HEADERS; "–" where
+    no playlist has held-out tracks of that bucket or the results predate that metric."""
+
+    def cell(v: dict | None) -> str:
+        if v is None or v["diff"] != v["diff"]:  # absent or nan
+            return "–"
+        return f"{v['diff']:+.4f} [{v['lo']:+.4f}, {v['hi']:+.4f}]"
+
+    return {
+        other: [cell(p.get(k)) for k in PAIRED_METRICS]
+        for other, p in results.get("paired_each", {}).items()
+    }
 
 
 def changed_settings(results: dict) -> list[str]:
@@ -48,13 +66,12 @@ def to_markdown(results: dict) -> str:
             f"{p['ndcg']['diff']:+.4f} [{p['ndcg']['lo']:+.4f}, {p['ndcg']['hi']:+.4f}]\n"
         )
     if "paired_each" in results:
-        text += "\n| MUSIG − | NDCG [95 % paired CI] | R-prec [95 % paired CI] |\n|---|---|---|\n"
-        for other, p in results["paired_each"].items():
-            cells = [
-                f"{p[k]['diff']:+.4f} [{p[k]['lo']:+.4f}, {p[k]['hi']:+.4f}]"
-                for k in ("ndcg", "r_precision")
-            ]
-            text += f"| {other} | {cells[0]} | {cells[1]} |\n"
+        text += (
+            "\n| MUSIG − (95 % paired CI) | " + " | ".join(PAIRED_HEADERS) + " |"
+            "\n|---|" + "---|" * len(PAIRED_HEADERS) + "\n"
+        )
+        for other, cells in paired_cells(results).items():
+            text += f"| {other} | " + " | ".join(cells) + " |\n"
     if "seeds" in results:
         text += "\n| method | NDCG mean ± sd over seeds | R-prec mean ± sd |\n|---|---|---|\n"
         for m, s in results["seeds"].items():

@@ -1,12 +1,12 @@
 """Benchmark: playlist-completion results with confidence intervals, cold start, training time."""
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from musig import ui
+from musig import report, ui
 from musig import workspace as wsp
 from musig.metrics import BUCKET_METRICS, METRICS, POPULARITY_BUCKETS
-from musig.report import changed_settings
 from musig.workspace import figures
 
 ws = ui.workspace()
@@ -39,7 +39,7 @@ if not methods:
     st.info("Pick at least one method.")
     st.stop()
 st.caption(f"Source: {source} · 95 % bootstrap confidence intervals over challenge playlists.")
-for line in changed_settings(res):
+for line in report.changed_settings(res):
     st.caption(line)
 
 table = wsp.results_frame(res)
@@ -67,6 +67,18 @@ if by_pop:
     first = next(iter(by_pop.values()))
     counts = ", ".join(f"{b} {first[b]['num_playlists']}" for b in buckets if b in first)
     st.caption(f"Playlists with held-out tracks in each bucket: {counts}.")
+
+paired = {m: cells for m, cells in report.paired_cells(res).items() if m in methods}
+if paired:
+    st.subheader("MUSIG against each baseline, playlist by playlist")
+    st.caption(
+        "MUSIG minus the baseline, mean over the same challenge playlists with a 95 % paired "
+        "bootstrap interval; an interval above zero is a win. Bucket recalls pair over the "
+        "playlists with held-out tracks in that bucket."
+    )
+    frame = pd.DataFrame.from_dict(paired, orient="index", columns=list(report.PAIRED_HEADERS))
+    with st.container(key="bench_paired"):
+        st.dataframe(frame)
 
 left, right = st.columns(2)
 cold = {m: res["cold_start"][m]["recall@100"] for m in methods}

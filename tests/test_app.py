@@ -385,7 +385,11 @@ def test_benchmark_tables_and_plots(app):
 def test_benchmark_prefers_full_evaluation_results(app, ws):
     """results.json of ``python -m musig evaluate`` (same schema) replaces the per-run view."""
     _, res = wsp.results(ws)
+    ci = {"diff": 0.01, "lo": 0.002, "hi": 0.018, "frac_le_zero": 0.01}
+    nan = {"diff": float("nan"), "lo": float("nan"), "hi": float("nan"), "frac_le_zero": 0.0}
+    paired = {"ndcg": ci, "r_precision": ci, "tail:recall@500": ci, "cold:recall@500": nan}
     res = {**res, "methods": ["musig", "als"], "queries": {"als": "cos+0.05"}}
+    res["paired_each"] = {"als": paired, "content": paired}  # content is not picked: not shown
     ws.results_dir.mkdir(parents=True, exist_ok=True)
     (ws.results_dir / "results.json").write_text(json.dumps(res))
     try:
@@ -393,6 +397,9 @@ def test_benchmark_prefers_full_evaluation_results(app, ws):
         assert "results.json" in at.caption[0].value
         assert at.caption[1].value.endswith("(cos+BETA adds BETA·log(1 + pop)): als: cos+0.05")
         assert list(at.dataframe[0].value.index) == ["musig", "als"]
+        versus = at.dataframe[1].value  # the main table, then MUSIG against each baseline
+        assert list(versus.index) == ["als"]
+        assert list(versus.loc["als"]) == ["+0.0100 [+0.0020, +0.0180]"] * 3 + ["–"]
         assert not at.button  # no "run the evaluation" button once results exist
     finally:
         (ws.results_dir / "results.json").unlink()

@@ -212,8 +212,9 @@ def test_paired_bootstrap_against_each_baseline():
                 "cold_recall@100": np.nan,
                 "cold_held": 0,
                 "scenario": "all",
-                # no held-out track in any popularity bucket: every playlist skipped
                 **{f"{b}:{m}": np.nan for b in ("cold", "tail", "torso", "head") for m in METRICS3},
+                # tail tracks held out from the first 50 playlists only: the others are skipped
+                "tail:recall@500": np.where(np.arange(200) < 50, base + 2 * shift, np.nan),
             }
         )
         for name, shift in (("musig", 0.0), ("als", 0.05), ("content", -0.1))
@@ -226,4 +227,10 @@ def test_paired_bootstrap_against_each_baseline():
     assert set(each) == {"als", "content"} and res["paired"]["against"] == "als"
     assert each["content"]["ndcg"]["diff"] == pytest.approx(0.1)  # every playlist +0.1
     assert each["als"]["ndcg"]["hi"] < 0 < each["content"]["ndcg"]["lo"]
-    assert "| MUSIG − | NDCG" in to_markdown(res) and "| content | +0.1000" in to_markdown(res)
+    assert each["content"]["tail:recall@500"]["diff"] == pytest.approx(0.2)
+    assert np.isnan(each["content"]["cold:recall@500"]["diff"])  # no playlist has cold tracks
+    table = to_markdown(res)
+    assert "| MUSIG − (95 % paired CI) | NDCG | R-prec | tail recall@500 |" in table
+    row = next(line for line in table.splitlines() if line.startswith("| content | +0.1000"))
+    assert row.startswith("| content | +0.1000 [+0.1000, +0.1000] | +0.1000 [+0.1000, +0.1000] |")
+    assert row.endswith("| +0.2000 [+0.2000, +0.2000] | – |")
