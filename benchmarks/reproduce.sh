@@ -59,7 +59,7 @@ python -m benchmarks.feature_calibration --table-world results/longtail \
 python -m benchmarks.mpd_sampler --playlists 50000 --seed 2021 --rows 100 \
   | tee results/mpd_sampler_50k.txt
 # Issue #14 on the long-tail world: split, validation runs (benchmarks/results/musig_validation.md),
-# the test table of the baselines and the oracle (MUSIG and sage: not yet, too slow here).
+# the test table of the baselines and the oracle, then the frozen settings of every method.
 python -m musig split --data results/longtail --out results/longtail_split --val 1000
 python -m benchmarks.design_run --data results/longtail_split/validation --method als \
   --query cos foldin cos+0.01 foldin+0.01 --log results/longtail_design.jsonl
@@ -71,6 +71,12 @@ python -m benchmarks.design_run --data results/longtail_split --method musig \
   --set 'graph={"window": 5}' --log results/longtail_test_musig.jsonl  # test, scored once
 python -m musig evaluate --data results/longtail_split --out results/longtail \
   --methods popularity als content
+# The frozen settings (chosen on validation) scored once on the test split, seed 0: MUSIG and sage
+# train about 75 minutes each here, side by side on the two cores.
+python -m musig evaluate --data results/longtail_split --out results/longtail_frozen --jobs 2 \
+  --methods popularity als content sage musig --set sage:graph.window=5 --set sage:steps=2400 \
+  --set musig:graph.window=5 --set musig:steps=2400 --set als:artist_weight=1.0 \
+  --query als=cos+0.1 content=cos+0.2 sage=cos+0.1 musig=cos+0.1
 /usr/bin/time -v python -m musig generate --profile mpd --playlists 100000 --out results/mpd100k
 python -m benchmarks.world_report --data results/mpd100k --stats-only \
   | tee results/world_report_mpd_100k.txt
