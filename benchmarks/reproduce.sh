@@ -72,7 +72,7 @@ python -m benchmarks.design_run --data results/longtail_split --method musig \
 python -m musig evaluate --data results/longtail_split --out results/longtail \
   --methods popularity als content
 # The frozen settings (chosen on validation) scored once on the test split, seed 0: MUSIG and sage
-# train about 75 minutes each here, side by side on the two cores.
+# train 87 and 56 minutes here, side by side on the two cores (MUSIG scores three tasks a step).
 python -m musig evaluate --data results/longtail_split --out results/longtail_frozen --jobs 2 \
   --methods popularity als content sage musig --set sage:graph.window=5 --set sage:steps=2400 \
   --set musig:graph.window=5 --set musig:steps=2400 --set als:artist_weight=1.0 \
