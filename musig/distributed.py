@@ -17,6 +17,7 @@ would go through gloo or the table would take dense gradients. This module is no
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import socket
 from pathlib import Path
@@ -128,6 +129,8 @@ def launch(fn, nproc: int, *args) -> None:
 
 
 def _rank(rank: int, world: int, init: str, fn, args) -> None:
+    # A rank that dies in native code (gloo, say) prints its Python stack, not just "SIGSEGV".
+    faulthandler.enable()
     dist.init_process_group(BACKEND, init_method=init, rank=rank, world_size=world)
     try:
         fn(DDPReplica(rank, world), *args)
