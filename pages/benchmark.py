@@ -13,7 +13,12 @@ ws = ui.workspace()
 st.title("Benchmark")
 found = wsp.results(ws)
 job = wsp.current_job(ws)
-full = (ws.results_dir / "results.json").is_file()
+full = found is not None and found[0] == wsp.FULL_RESULTS
+if not full and (ws.results_dir / "results.json").is_file():
+    st.warning(
+        f"{ws.results_dir / 'results.json'} is not a readable evaluation (damaged or from "
+        "elsewhere); it is ignored until the evaluation is run again."
+    )
 
 if not full:
     with st.expander("Full evaluation", expanded=found is None):

@@ -405,6 +405,23 @@ def test_benchmark_prefers_full_evaluation_results(app, ws):
         (ws.results_dir / "results.json").unlink()
 
 
+def test_benchmark_skips_a_damaged_results_json(app, ws):
+    """A truncated results.json (or JSON of another shape) is named in a warning; the page falls
+    back to the saved runs' evaluations and offers to run the evaluation again."""
+    ws.results_dir.mkdir(parents=True, exist_ok=True)
+    for damaged in ('{"methods": ["als"', "[1, 2]"):
+        (ws.results_dir / "results.json").write_text(damaged)
+        try:
+            assert wsp.results(ws)[0] != wsp.FULL_RESULTS
+            at = app("benchmark")
+            assert not at.exception
+            assert "results.json is not a readable evaluation" in at.warning[0].value
+            assert any("evaluations of the saved runs" in c.value for c in at.caption)
+            assert [b.label for b in at.button] == ["Run the evaluation"]
+        finally:
+            (ws.results_dir / "results.json").unlink()
+
+
 def test_train_page_runs_a_job_end_to_end(app, ws):
     """The form starts ``python -m musig train`` in a subprocess; the run is evaluated, listed
     on every page, and can be deleted."""

@@ -216,10 +216,12 @@ class Workspace:
 
 
 def read_json(path: Path) -> dict:
+    """A JSON object from ``path``; {} when it is missing, unreadable or not an object."""
     try:
-        return json.loads(path.read_text())
+        value = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _remember(path: Path, key: str, value: dict) -> None:
@@ -233,12 +235,16 @@ def _remember(path: Path, key: str, value: dict) -> None:
 # --- results of the saved runs ---------------------------------------------------------------
 
 
+FULL_RESULTS = "results.json (python -m musig evaluate)"
+
+
 def results(ws: Workspace) -> tuple[str, dict] | None:
-    """Benchmark results: ``python -m musig evaluate``'s results.json if present, else the
-    per-run evaluations of the saved runs, in the same schema (method = run name)."""
-    file = ws.results_dir / "results.json"
-    if file.is_file():
-        return "results.json (python -m musig evaluate)", json.loads(file.read_text())
+    """Benchmark results: ``python -m musig evaluate``'s results.json if present and readable
+    (source ``FULL_RESULTS``), else the per-run evaluations of the saved runs, in the same schema
+    (method = run name); a damaged results.json is skipped, not shown as a traceback."""
+    full = read_json(ws.results_dir / "results.json")
+    if {"methods", "overall"} <= full.keys():
+        return FULL_RESULTS, full
     runs = [r for r in ws.list_runs() if "challenge" in r.metrics]
     if not runs:
         return None
