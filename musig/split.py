@@ -296,16 +296,12 @@ def _write_split(ds: Dataset, out: Path, cfg: SplitConfig, *, kind: str, source:
     # Splits never leak: test playlists are left out of training entirely and cold tracks are cut
     # from every training playlist, so no held-out cold track reaches a training edge.
     train = np.flatnonzero(~is_test & (n_warm >= 2))
-    playlists = []
-    for i in train:
-        tracks = ds.playlist(i)
-        playlists.append(
-            {
-                "pid": int(ds.pids[i]),
-                "name": ds.playlist_names[i],
-                "tracks": uris[tracks[~cold[tracks]]].tolist(),
-            }
-        )
+
+    def training_playlists():  # drawn as the writer asks: at MPD size the list would not fit
+        for i in train:
+            tracks = ds.playlist(i)
+            uris_i = uris[tracks[~cold[tracks]]].tolist()
+            yield {"pid": int(ds.pids[i]), "name": ds.playlist_names[i], "tracks": uris_i}
 
     used = [
         {**asdict(s), "num_playlists": int(np.sum(assigned == j)), "pids": ds.pids[assigned == j]}
@@ -335,7 +331,7 @@ def _write_split(ds: Dataset, out: Path, cfg: SplitConfig, *, kind: str, source:
     write_dataset(
         out,
         ds.tracks.drop(columns=["in_catalog"]),
-        playlists,
+        training_playlists(),
         challenge=challenge,
         truth=truth,
         extra_files=extra,

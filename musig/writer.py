@@ -11,11 +11,13 @@ import functools
 import gzip as gzip_lib
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,8 @@ def _is_blank(v: object) -> bool:
     return v is None or v is pd.NA or v == "" or (isinstance(v, float) and v != v)
 
 
+# What write_dataset itself writes; extra files may not take these names.
+_DATASET_FILES = ("tracks.csv", "playlists", "challenge_set.json", "challenge_truth.json")
 _ENTRY_KEYS = ("track_uri", "track_name", "artist_name", "artist_uri", "album_uri", "album_name")
 
 
@@ -103,7 +107,7 @@ def track_dicts(tracks: pd.DataFrame, idx: np.ndarray | Sequence[int]) -> list[d
 def write_dataset(
     root: str | Path,
     tracks: pd.DataFrame,
-    playlists: list[dict],
+    playlists: Iterable[dict],
     *,
     slice_size: int = 1000,
     gzip: bool = True,
@@ -118,7 +122,9 @@ def write_dataset(
     Output is byte-deterministic (fixed timestamps, gzip mtime 0). Rows of ``tracks`` whose
     ``in_catalog`` is False are not written to tracks.csv: they are recovered from the playlists
     on load, so ``load_dataset`` after ``write_dataset(ds.tracks, ...)`` rebuilds the same index
-    when the same playlists are written in the same order.
+    when the same playlists are written in the same order. Playlists are consumed one slice at a
+    time and each slice is written before the next is built, so memory holds a few slices
+    whatever the number of playlists (an iterator of the MPD's million is fine).
 
     Args:
         root: the dataset folder to create or replace.
@@ -135,50 +141,79 @@ def write_dataset(
     """
     if slice_size < 1:
         raise ValueError(f"slice_size must be >= 1, got {slice_size}")
-    catalog = _catalog_frame(tracks)
-    info = _TrackInfo(catalog)
-    row_of = {u: i for i, u in enumerate(info.cols["track_uri"])}
-    body = [_playlist_json(pl, i, info, row_of) for i, pl in enumerate(playlists)]
-    pids = [fields["pid"] for fields, _ in body]
-    if len(set(pids)) != len(pids):
-        dup = next(p for p in pids if pids.count(p) > 1)
-        raise ValueError(f"duplicate pid {dup} in playlists")
-
-    files: dict[str, bytes] = {}
-    buf = io.StringIO()
-    catalog.to_csv(buf, index=False, lineterminator="\n")
-    files["tracks.csv"] = buf.getvalue().encode("utf-8")
-    slices = {}
-    for a in range(0, len(body), slice_size):
-        chunk = body[a : a + slice_size]
-        rng = f"{a}-{a + len(chunk) - 1}"
-        info_text = _dumps({"generated_on": _STAMP, "slice": rng, "version": "v1"})
-        text = _array_text([_fill(f, t) for f, t in chunk])
-        data = f'{{"info": {info_text}, "playlists": {text}}}'.encode()
-        slices[f"playlists/mpd.slice.{rng}.json" + (".gz" if gzip else "")] = data
-    if gzip:  # zlib releases the GIL: slices compress in parallel
-        pack = functools.partial(gzip_lib.compress, compresslevel=compresslevel, mtime=0)
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            slices = dict(zip(slices, pool.map(pack, slices.values()), strict=True))
-    files.update(slices)
-    if challenge is not None:
-        files["challenge_set.json"] = _challenge_json(challenge, info, row_of, set(pids))
-    if truth is not None:
-        obj = {str(int(p)): [str(u) for u in truth[p]] for p in sorted(truth, key=int)}
-        files["challenge_truth.json"] = (json.dumps(obj, indent=2) + "\n").encode("utf-8")
-    for rel, data in (extra_files or {}).items():
+    for rel in extra_files or {}:
         rel_path = Path(rel)
         if rel_path.is_absolute() or ".." in rel_path.parts or not rel_path.parts:
             raise ValueError(f"extra_files: {rel!r} must be a relative path inside the folder")
-        if rel_path.as_posix() in files:
+        if rel_path.parts[0] in _DATASET_FILES:
             raise ValueError(f"extra_files: {rel!r} would overwrite a dataset file")
-        files[rel_path.as_posix()] = bytes(data)
+    catalog = _catalog_frame(tracks)
+    info = _TrackInfo(catalog)
+    row_of = {u: i for i, u in enumerate(info.cols["track_uri"])}
 
     with atomic_dir(root) as tmp:
-        for rel, data in files.items():
-            path = tmp / rel
+        buf = io.StringIO()
+        catalog.to_csv(buf, index=False, lineterminator="\n")
+        (tmp / "tracks.csv").write_bytes(buf.getvalue().encode("utf-8"))
+        pids = _write_slices(
+            tmp / "playlists", playlists, info, row_of, slice_size, gzip, compresslevel
+        )
+        if challenge is not None:
+            data = _challenge_json(challenge, info, row_of, pids)
+            (tmp / "challenge_set.json").write_bytes(data)
+        if truth is not None:
+            obj = {str(int(p)): [str(u) for u in truth[p]] for p in sorted(truth, key=int)}
+            text = json.dumps(obj, indent=2) + "\n"
+            (tmp / "challenge_truth.json").write_bytes(text.encode("utf-8"))
+        for rel, data in (extra_files or {}).items():
+            path = tmp / Path(rel).as_posix()
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            path.write_bytes(bytes(data))
+
+
+def _write_slices(
+    folder: Path,
+    playlists: Iterable[dict],
+    info: _TrackInfo,
+    row_of: dict[str, int],
+    slice_size: int,
+    gzip: bool,
+    compresslevel: int,
+) -> set[int]:
+    """Write ``playlists`` as ``mpd.slice.<a>-<b>.json[.gz]`` files in ``folder``; returns the
+    pids. Each slice's JSON is built here (Python, one core) while earlier slices are compressed
+    and written by a thread pool (zlib releases the GIL); at most two slices per worker wait."""
+    workers = os.cpu_count() or 1
+    pids: set[int] = set()
+    pending: deque[Future] = deque()
+    it = iter(playlists)
+    a = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while chunk := list(itertools.islice(it, slice_size)):
+            body = [_playlist_json(pl, a + k, info, row_of) for k, pl in enumerate(chunk)]
+            for fields, _ in body:
+                if fields["pid"] in pids:
+                    raise ValueError(f"duplicate pid {fields['pid']} in playlists")
+                pids.add(fields["pid"])
+            rng = f"{a}-{a + len(chunk) - 1}"
+            info_text = _dumps({"generated_on": _STAMP, "slice": rng, "version": "v1"})
+            text = _array_text([_fill(f, t) for f, t in body])
+            data = f'{{"info": {info_text}, "playlists": {text}}}'.encode()
+            path = folder / (f"mpd.slice.{rng}.json" + (".gz" if gzip else ""))
+            folder.mkdir(exist_ok=True)
+            pending.append(pool.submit(_write_slice, path, data, gzip, compresslevel))
+            while len(pending) > 2 * workers or (pending and pending[0].done()):
+                pending.popleft().result()  # re-raises a failed write here
+            a += len(chunk)
+        while pending:
+            pending.popleft().result()
+    return pids
+
+
+def _write_slice(path: Path, data: bytes, gzip: bool, compresslevel: int) -> None:
+    if gzip:
+        data = gzip_lib.compress(data, compresslevel=compresslevel, mtime=0)
+    path.write_bytes(data)
 
 
 def _dumps(obj: object) -> str:

@@ -92,20 +92,56 @@ def test_track_dicts_derives_uris(tmp_path: Path) -> None:
     assert e["duration_ms"] is None
 
 
-def test_write_errors() -> None:
+def test_write_errors(tmp_path: Path) -> None:
+    out = tmp_path / "x"
     with pytest.raises(ValueError, match="duplicate pid 3"):
-        write_dataset("/nonexistent/x", _catalog(), [{"pid": 3, "tracks": []}] * 2)
-    with pytest.raises(ValueError, match=r"playlists\[0\] \(pid 3\), pos 1"):
-        write_dataset("/nonexistent/x", _catalog(), [{"pid": 3, "tracks": ["t:a", {"x": 1}]}])
+        write_dataset(out, _catalog(), [{"pid": 3, "tracks": []}] * 2)
+    # Found in the third slice, after two were written: those are removed with the temp folder.
+    pls = [{"pid": p, "tracks": ["t:a"]} for p in (1, 2)] + [
+        {"pid": 3, "tracks": ["t:a", {"x": 1}]}
+    ]
+    with pytest.raises(ValueError, match=r"playlists\[2\] \(pid 3\), pos 1"):
+        write_dataset(out, _catalog(), pls, slice_size=1)
     bad = _catalog().assign(track_uri=["u", "v", "u", "w"])
     with pytest.raises(ValueError, match="row 3"):
-        write_dataset("/nonexistent/x", bad, [])
+        write_dataset(out, bad, [])
     ch = [ChallengePlaylist(3, None, 1, 0, 1, [])]
     with pytest.raises(ValueError, match="pid 3 is a duplicate or a playlist pid"):
-        write_dataset("/nonexistent/x", _catalog(), [{"pid": 3, "tracks": []}], challenge=ch)
+        write_dataset(out, _catalog(), [{"pid": 3, "tracks": []}], challenge=ch)
     with pytest.raises(ValueError, match="relative path"):
-        write_dataset("/nonexistent/x", _catalog(), [], extra_files={"../up": b""})
-    assert not Path("/nonexistent").exists()
+        write_dataset(out, _catalog(), [], extra_files={"../up": b""})
+    with pytest.raises(ValueError, match="would overwrite a dataset file"):
+        write_dataset(out, _catalog(), [], extra_files={"playlists/mpd.slice.0-0.json": b""})
+    assert list(tmp_path.iterdir()) == []  # no folder, no temp folder
+
+
+def test_playlists_are_written_as_they_are_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An iterator of playlists is consumed a slice at a time: each slice's JSON is built
+    before the next slice's playlists are drawn, so memory holds a few slices, not all."""
+    import musig.writer as writer
+
+    built, seen_at_draw = [], []
+    real_fill = writer._fill
+    monkeypatch.setattr(writer, "_fill", lambda f, t: built.append(f["pid"]) or real_fill(f, t))
+
+    def playlists():
+        for p in range(5):
+            seen_at_draw.append(len(built))
+            yield {"pid": p, "tracks": ["t:a", "t:b"]}
+
+    write_dataset(tmp_path / "ds", _catalog(), playlists(), slice_size=2)
+    assert seen_at_draw == [0, 0, 2, 2, 4]
+    monkeypatch.undo()
+    assert load_dataset(tmp_path / "ds").pids.tolist() == [0, 1, 2, 3, 4]
+    names = sorted(p.name for p in (tmp_path / "ds" / "playlists").iterdir())
+    assert names == [f"mpd.slice.{r}.json.gz" for r in ("0-1", "2-3", "4-4")]
+    listed = [{"pid": p, "tracks": ["t:a", "t:b"]} for p in range(5)]
+    write_dataset(tmp_path / "list", _catalog(), listed, slice_size=2)
+    for name in names:  # the same bytes as from a list
+        a = (tmp_path / "ds" / "playlists" / name).read_bytes()
+        assert a == (tmp_path / "list" / "playlists" / name).read_bytes()
 
 
 def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
