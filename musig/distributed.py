@@ -4,8 +4,9 @@
 ``torchrun`` (``RANK`` and ``WORLD_SIZE`` set) each process is one rank and nothing is spawned.
 Every rank loads the dataset and its graph (memory-mapped from the graph store), draws the same
 holdout and the same task at each step, but its own batches (``cfg.batch_size / N`` examples from
-its own seed stream); ``DistributedDataParallel`` averages the gradients — the per-track vectors'
-sparse ones too (gloo all-reduces sparse tensors) — so every rank takes the same optimizer step
+its own seed stream); ``DistributedDataParallel`` averages the dense gradients and
+:meth:`DDPReplica.average_sparse_grads` the per-track vectors' sparse ones (all-gathered rows and
+values, on the main thread after backward), so every rank takes the same optimizer step
 and the model stays replicated. The per-track table is replicated as well. After training each
 rank embeds its share of the tracks (a track's neighbourhood is drawn from (seed, track) alone:
 :mod:`musig.seeded_sampling`), the shares are gathered, and rank 0 alone writes the run folder.
@@ -50,8 +51,42 @@ class DDPReplica(Replica):
     def wrap(self, module):
         from torch.nn.parallel import DistributedDataParallel
 
+        # The per-row tables' sparse gradients are left to average_sparse_grads: gloo's sparse
+        # all-reduce, run by DDP on gloo's threads during backward, corrupted the heap of a
+        # rank now and then ("malloc(): unaligned tcache chunk detected" in a full test run).
+        tables = [
+            f"{name}.weight"
+            for name, m in module.named_modules()
+            if isinstance(m, torch.nn.Embedding) and m.sparse
+        ]
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(module, tables)
         # A step runs one task; the genre head, say, is unused in the others.
         return DistributedDataParallel(module, find_unused_parameters=True)
+
+    def average_sparse_grads(self, params: list) -> None:
+        """Each table's gradient rows and values from every rank (dense all-gathers, padded to
+        the longest), summed and divided by the ranks: what DDP does to dense gradients."""
+        for p in params:
+            g = p.grad.coalesce() if p.grad is not None else None
+            rows = g.indices()[0] if g is not None else torch.zeros(0, dtype=torch.long)
+            vals = g.values() if g is not None else p.new_zeros((0, *p.shape[1:]))
+            counts = [torch.zeros(1, dtype=torch.long) for _ in range(self.world_size)]
+            dist.all_gather(counts, torch.tensor([len(rows)]), group=self.group)
+            counts = [int(c) for c in counts]
+            if max(counts) == 0:
+                continue  # no rank's batch reached this table
+            width = max(counts)
+            padded_rows = torch.zeros(width, dtype=torch.long)
+            padded_rows[: len(rows)] = rows
+            padded_vals = p.new_zeros((width, *p.shape[1:]))
+            padded_vals[: len(vals)] = vals
+            all_rows = [torch.empty_like(padded_rows) for _ in range(self.world_size)]
+            all_vals = [torch.empty_like(padded_vals) for _ in range(self.world_size)]
+            dist.all_gather(all_rows, padded_rows, group=self.group)
+            dist.all_gather(all_vals, padded_vals, group=self.group)
+            rows = torch.cat([r[:c] for r, c in zip(all_rows, counts, strict=True)])
+            vals = torch.cat([v[:c] for v, c in zip(all_vals, counts, strict=True)])
+            p.grad = torch.sparse_coo_tensor(rows[None], vals / self.world_size, p.shape)
 
     def batch_rng(self, rng: np.random.Generator, seed: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(self.rank,)))

@@ -70,6 +70,10 @@ class Replica:
         candidates of an in-batch softmax (here this batch, offset 0)."""
         return rows, 0
 
+    def average_sparse_grads(self, params: list) -> None:
+        """Average the sparse gradients of ``params`` (per-row tables) over the processes, after
+        ``backward`` and before the optimizer step (here one process: nothing to do)."""
+
 
 @dataclass(frozen=True)
 class FitContext:

@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from musig.data import artist_ids
-from musig.fitting import Callback, FitContext, FitLog, MethodResult
+from musig.fitting import Callback, FitContext, FitLog, MethodResult, Replica
 from musig.holdout import Diagnostics, Holdout, make_holdout
 from musig.inductive import NodeInputs, embed_nodes, encode_subgraph, torch_threads
 from musig.model import GenreHead, MusigEncoder
@@ -99,9 +99,10 @@ class _Optimizer:
     over the first tenth of the steps, then cosine decay to zero.
     """
 
-    def __init__(self, model: MusigEncoder, head: GenreHead, cfg: MusigConfig):
+    def __init__(self, model: MusigEncoder, head: GenreHead, cfg: MusigConfig, replica: Replica):
         tables = ("track_emb", "artist_emb")
-        table = [p for n, p in model.named_parameters() if n.startswith(tables)]
+        self.table = table = [p for n, p in model.named_parameters() if n.startswith(tables)]
+        self.replica = replica
         shared = [p for n, p in model.named_parameters() if not n.startswith(tables)]
         shared += list(head.parameters())
         self.optimizers = [torch.optim.AdamW(shared, lr=cfg.lr, weight_decay=cfg.weight_decay)]
@@ -119,6 +120,7 @@ class _Optimizer:
         for opt in self.optimizers:
             opt.zero_grad(set_to_none=True)
         loss.backward()
+        self.replica.average_sparse_grads(self.table)
         for opt, sched in zip(self.optimizers, self.schedulers, strict=True):
             opt.step()
             sched.step()
@@ -217,7 +219,7 @@ def fit(ctx: FitContext, cfg: MusigConfig, callback: Callback = None) -> MethodR
         weights = np.array([p for t, p in cfg.tasks if p > 0], np.float64)
         probs = weights / weights.sum()
         step_fn = replica.wrap(TrainStep(model, head, tasks, inputs))
-        optimizer = _Optimizer(model, head, cfg)
+        optimizer = _Optimizer(model, head, cfg, replica)
         batch_rng = replica.batch_rng(rng, seed)  # each rank its own batches
         batch_size = replica.share(cfg.batch_size)
         diagnostics = Diagnostics(held, graph.genre, n, seed + 1)

@@ -104,6 +104,35 @@ def test_embedding_split_over_two_ranks_equals_one_process(tmp_path):
     assert np.load(tmp_path / "z.npy").shape == (40, 8)
 
 
+def _average_tables(replica: DDPReplica, out: str) -> None:
+    """On each rank: sparse table gradients with rows of its own, averaged over the ranks."""
+    import torch
+
+    def sparse(rows, value, shape):
+        vals = torch.full((len(rows), shape[1]), float(value))
+        return torch.sparse_coo_tensor(torch.tensor([rows], dtype=torch.long), vals, shape)
+
+    track, artist, unused = (torch.nn.Parameter(torch.zeros(n, 2)) for n in (6, 3, 3))
+    track.grad = sparse([[1, 2], [2, 5]][replica.rank], replica.rank + 1, (6, 2))
+    if replica.rank == 1:  # rank 0's batch reached no artist
+        artist.grad = sparse([0], 4, (3, 2))
+    replica.average_sparse_grads([track, artist, unused])
+    assert unused.grad is None
+    if replica.writes:
+        np.save(
+            out,
+            np.stack([track.grad.to_dense()[:, 0], np.r_[artist.grad.to_dense()[:, 0], 0, 0, 0]]),
+        )
+
+
+def test_sparse_table_gradients_are_averaged_over_ranks(tmp_path):
+    launch(_average_tables, 2, str(tmp_path / "g.npy"))
+    got = np.load(tmp_path / "g.npy")
+    # rows 1 and 5 from one rank each, row 2 from both: (1 + 2) / 2; the artist row 4 / 2
+    np.testing.assert_allclose(got[0], [0, 0.5, 1.5, 0, 0, 1.0])
+    np.testing.assert_allclose(got[1], [2.0, 0, 0, 0, 0, 0])
+
+
 def test_nproc_refusals_are_one_line(split, tmp_path):
     args = ["train", "--data", split, "--out", tmp_path / "r", "--nproc"]
     assert "trains in one process" in fails(*args, 2, "--method", "als")
