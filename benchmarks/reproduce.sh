@@ -127,6 +127,12 @@ python -m musig evaluate --data results/scale100k/split --out results/eval100k -
   --set item2vec:epochs=2 --set deepwalk:walks_per_node=1 --set deepwalk:epochs=2 \
   --set deepwalk:$G --set node2vec:walks_per_node=1 --set node2vec:epochs=2 \
   --set node2vec:$G --set sage:$G --set musig:$G
+# MUSIG, sage and ALS on a split of the 1M world (README "Quality at 1M"): one run at a time (two
+# side by side would not fit in memory), MUSIG and sage on two torch threads; the oracle is added.
+/usr/bin/time -v python -m musig split --data results/scale1m/world --out results/scale1m/split \
+  --test 10000
+/usr/bin/time -v python -m musig evaluate --data results/scale1m/split --out results/eval1m \
+  --jobs 1 --methods popularity als sage musig --set sage:num_threads=2 --set musig:num_threads=2
 # The app on the 100k workspace (bench_scale's runs, their maps drawn).
 python -m musig map --run results/scale100k/run-musig
 python -m musig map --run results/scale100k/run-als
