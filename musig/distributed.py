@@ -86,7 +86,11 @@ class DDPReplica(Replica):
             dist.all_gather(all_vals, padded_vals, group=self.group)
             rows = torch.cat([r[:c] for r, c in zip(all_rows, counts, strict=True)])
             vals = torch.cat([v[:c] for v, c in zip(all_vals, counts, strict=True)])
-            p.grad = torch.sparse_coo_tensor(rows[None], vals / self.world_size, p.shape)
+            # Rows from other processes are checked against the table (cheap next to the
+            # step): a bad row raises here instead of corrupting memory in the optimizer.
+            p.grad = torch.sparse_coo_tensor(
+                rows[None], vals / self.world_size, p.shape, check_invariants=True
+            )
 
     def batch_rng(self, rng: np.random.Generator, seed: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(self.rank,)))
