@@ -409,7 +409,8 @@ def test_benchmark_skips_a_damaged_results_json(app, ws):
     """A truncated results.json (or JSON of another shape) is named in a warning; the page falls
     back to the saved runs' evaluations and offers to run the evaluation again."""
     ws.results_dir.mkdir(parents=True, exist_ok=True)
-    for damaged in ('{"methods": ["als"', "[1, 2]"):
+    foreign = ('{"overall": 5, "methods": "x"}', '{"methods": ["als"], "overall": {"als": 1}}')
+    for damaged in ('{"methods": ["als"', "[1, 2]", *foreign):
         (ws.results_dir / "results.json").write_text(damaged)
         try:
             assert wsp.results(ws)[0] != wsp.FULL_RESULTS

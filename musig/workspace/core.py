@@ -243,7 +243,7 @@ def results(ws: Workspace) -> tuple[str, dict] | None:
     (source ``FULL_RESULTS``), else the per-run evaluations of the saved runs, in the same schema
     (method = run name); a damaged results.json is skipped, not shown as a traceback."""
     full = read_json(ws.results_dir / "results.json")
-    if {"methods", "overall"} <= full.keys():
+    if _is_results(full):
         return FULL_RESULTS, full
     runs = [r for r in ws.list_runs() if "challenge" in r.metrics]
     if not runs:
@@ -256,6 +256,22 @@ def results(ws: Workspace) -> tuple[str, dict] | None:
         "buckets": {r.name: r.metrics["challenge"].get("buckets", {}) for r in runs},
         "train_seconds": {r.name: r.train_seconds for r in runs},
     }
+
+
+def _is_results(res: dict) -> bool:
+    """Whether ``res`` has the shape of ``evaluate``'s results.json where the Benchmark page
+    reads it: a list of method names, and an entry per method in each per-method section."""
+    methods = res.get("methods")
+    if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
+        return False
+    sections = ("overall", "per_scenario", "cold_start", "train_seconds")
+    if not all(isinstance(res.get(s), dict) for s in sections):
+        return False
+    return all(
+        isinstance(res[s].get(m), dict) and all(isinstance(v, dict) for v in res[s][m].values())
+        for s in ("overall", "per_scenario", "cold_start")
+        for m in methods
+    )
 
 
 def runs_frame(runs: Sequence[RunSummary]) -> pd.DataFrame:
