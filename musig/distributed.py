@@ -75,17 +75,8 @@ class DDPReplica(Replica):
             counts = [int(c) for c in counts]
             if max(counts) == 0:
                 continue  # no rank's batch reached this table
-            width = max(counts)
-            padded_rows = torch.zeros(width, dtype=torch.long)
-            padded_rows[: len(rows)] = rows
-            padded_vals = p.new_zeros((width, *p.shape[1:]))
-            padded_vals[: len(vals)] = vals
-            all_rows = [torch.empty_like(padded_rows) for _ in range(self.world_size)]
-            all_vals = [torch.empty_like(padded_vals) for _ in range(self.world_size)]
-            dist.all_gather(all_rows, padded_rows, group=self.group)
-            dist.all_gather(all_vals, padded_vals, group=self.group)
-            rows = torch.cat([r[:c] for r, c in zip(all_rows, counts, strict=True)])
-            vals = torch.cat([v[:c] for v, c in zip(all_vals, counts, strict=True)])
+            rows = torch.cat(_gather_padded(rows, counts, self.group))
+            vals = torch.cat(_gather_padded(vals, counts, self.group))
             # Rows from other processes are checked against the table (cheap next to the
             # step): a bad row raises here instead of corrupting memory in the optimizer.
             p.grad = torch.sparse_coo_tensor(
@@ -135,11 +126,17 @@ class _GatherRows(torch.autograd.Function):
 def gather_rows(rows: np.ndarray, n: int, world_size: int) -> list[np.ndarray]:
     """All ranks' float32 (share, D) arrays, in rank order (shares of ``np.array_split``)."""
     sizes = [len(p) for p in np.array_split(np.arange(n), world_size)]
-    padded = torch.zeros(max(sizes), rows.shape[1])
-    padded[: len(rows)] = torch.from_numpy(rows)
-    parts = [torch.empty_like(padded) for _ in range(world_size)]
-    dist.all_gather(parts, padded)
-    return [p[:size].numpy() for p, size in zip(parts, sizes, strict=True)]
+    return [part.numpy() for part in _gather_padded(torch.from_numpy(rows), sizes)]
+
+
+def _gather_padded(t: torch.Tensor, counts: list[int], group=None) -> list[torch.Tensor]:
+    """Every rank's ``t`` (``counts[r]`` rows on rank r), in rank order: gloo's all-gather takes
+    equal shapes, so each is padded to the longest and trimmed after."""
+    padded = t.new_zeros((max(counts), *t.shape[1:]))
+    padded[: len(t)] = t
+    parts = [torch.empty_like(padded) for _ in counts]
+    dist.all_gather(parts, padded, group=group)
+    return [part[:c] for part, c in zip(parts, counts, strict=True)]
 
 
 def _free_port() -> int:
