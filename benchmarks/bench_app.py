@@ -2,7 +2,8 @@
 
     python benchmarks/bench_app.py [--data sample_data] [--home DIR] [--repeats 5]
                                    [--fresh [N]] [--search QUERY] [--defaults JSON] [--runs RUN...]
-                                   [--screenshots DIR] [--sessions 1,5,10 [--rounds 2]]
+                                   [--pages PAGE...] [--screenshots DIR]
+                                   [--sessions 1,5,10 [--rounds 2]]
 
 Starts ``streamlit run app.py`` on a free port, drives headless Chromium with playwright and
 prints the median and worst time of each step against the targets of the app issues.
@@ -235,6 +236,13 @@ def main() -> None:
         type=Path,
         help="run folders trained on DATA (e.g. bench_scale's) to copy in as default runs",
     )
+    ap.add_argument(
+        "--pages",
+        nargs="+",
+        choices=[p for p in PAGES if p],
+        help="time only these pages' switches (default: every page; e.g. explore on a "
+        "workspace without a MUSIG run, whose Compare has nothing to wait for)",
+    )
     ap.add_argument("--screenshots", type=Path, help="save a screenshot of every page here")
     ap.add_argument("--sessions", help="load mode: concurrent session counts, e.g. 1,5,10")
     ap.add_argument("--rounds", type=int, default=2, help="load mode: rounds per session")
@@ -278,12 +286,16 @@ def main() -> None:
                 paint = time.perf_counter() - start
                 # Twice round the pages: the first visit of a page in a tab also loads its
                 # front-end code (plotly's is the big one), later visits do not.
-                tour = [(v, *p) for v in ("first visit", "again") for p in list(PAGES.items())[1:]]
+                # With --pages, Home between them, so that each switch is one from another page.
+                pages = list(PAGES.items())[1:]
+                if a.pages:
+                    pages = [q for p in pages if p[0] in a.pages for q in (("", PAGES[""]), p)]
+                tour = [(v, *p) for v in ("first visit", "again") for p in pages]
                 for visit, path, (label, heading, selector) in tour:
                     start = time.perf_counter()
                     page.get_by_role("link", name=label).first.click()
                     wait_page(page, heading, selector)
-                    if i:
+                    if i and path:
                         step = f"page switch, {visit}"
                         times[step].append(time.perf_counter() - start)
                         per_page.setdefault(step, {}).setdefault(label, []).append(times[step][-1])

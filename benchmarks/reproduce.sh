@@ -139,3 +139,10 @@ python -m musig map --run results/scale100k/run-als
 python benchmarks/bench_app.py --data results/scale100k/split --home results/app100k \
   --runs results/scale100k/run-musig results/scale100k/run-als --defaults '{"popularity": {}}' \
   --search Bibray --repeats 3 | tee results/bench_app_100k.txt
+# Explore alone on the ALS run's map (50,000 points drawn; 100,000 before, side by side in the
+# file's second part).
+python benchmarks/bench_app.py --data results/scale100k/split --home results/app100k-als \
+  --runs results/scale100k/run-als --defaults '{"popularity": {}}' --pages explore \
+  --search Bibray --repeats 5 | tee -a results/bench_app_100k.txt
+python -m benchmarks.bench_map_draw --run results/scale100k/run-als --data results/scale100k/split \
+  | tee results/bench_map_draw.txt
