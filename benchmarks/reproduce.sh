@@ -77,6 +77,11 @@ python -m musig evaluate --data results/longtail_split --out results/longtail_fr
   --methods popularity als content sage musig --set sage:graph.window=5 --set sage:steps=2400 \
   --set musig:graph.window=5 --set musig:steps=2400 --set als:artist_weight=1.0 \
   --query als=cos+0.1 content=cos+0.2 sage=cos+0.1 musig=cos+0.1
+# Seed 1 of the same (MUSIG and sage trained 60 and 47 minutes side by side).
+python -m musig evaluate --data results/longtail_split --out results/longtail_frozen_seed1 \
+  --jobs 2 --seeds 1 --methods popularity als content sage musig --set sage:graph.window=5 \
+  --set sage:steps=2400 --set musig:graph.window=5 --set musig:steps=2400 \
+  --set als:artist_weight=1.0 --query als=cos+0.1 content=cos+0.2 sage=cos+0.1 musig=cos+0.1
 /usr/bin/time -v python -m musig generate --profile mpd --playlists 100000 --out results/mpd100k
 python -m benchmarks.world_report --data results/mpd100k --stats-only \
   | tee results/world_report_mpd_100k.txt
@@ -145,4 +150,5 @@ python benchmarks/bench_app.py --data results/scale100k/split --home results/app
   --runs results/scale100k/run-als --defaults '{"popularity": {}}' --pages explore \
   --search Bibray --repeats 5 | tee -a results/bench_app_100k.txt
 python -m benchmarks.bench_map_draw --run results/scale100k/run-als --data results/scale100k/split \
+  --repeats 7 \
   | tee results/bench_map_draw.txt

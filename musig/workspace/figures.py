@@ -20,7 +20,7 @@ UNKNOWN = "#c7c7c7"
 
 # Most points a map draws: beyond, a seeded sample (see map_rows). Drawing is most of Explore's
 # time on a big run: on an 812k-track map, 100k points opened it in 2.3-2.5 s, 50k in 1.4-1.6 s
-# (target 2 s; benchmarks/results/bench_app_100k.txt), and plotly.js alone draws 100k in 0.67 s.
+# (target 2 s; benchmarks/results/bench_app_100k.txt); plotly.js alone draws 100k in 0.73 s.
 MAP_POINTS = 50_000
 LIBRARY = "your library"  # the trace of library tracks (rows whose "source" is "library")
 
