@@ -65,7 +65,8 @@ def main() -> None:
         "<html><body><div id='map' style='width:1300px;height:520px'></div>"
         f"<script src='file://{plotly_js}'></script></body></html>"
     )
-    print(f"{len(tracks):,} tracks, {int((~pd.isna(xy[:, 0])).sum()):,} placed; draw in seconds")
+    placed = figures.map_figure(tracks, xy, max_points=1000).layout.meta["placed"]
+    print(f"{len(tracks):,} tracks, {placed:,} placed; draw in seconds")
     print(f"{'points':>8} {'build s':>8} {'JSON MB':>8} {'draw':>6} {'ratio':>6} {'no hover':>9}")
     first = None
     try:
