@@ -101,10 +101,11 @@ def musig_settings(base: dict) -> dict:
 
 
 def track_label(frame: pd.DataFrame):
-    """format_func for track ids: 'name — artist'."""
-    names = frame["track_name"].to_numpy(dtype=object)
-    artists = frame["artist_name"].to_numpy(dtype=object)
-    return lambda i: f"{names[i]} — {artists[i]}"
+    """format_func for track ids: 'name — artist'. Looks up only the ids it is asked for: a
+    widget labels some fifty, and converting every name of a million-track table to Python
+    strings took 0.1 s a rerun."""
+    names, artists = frame["track_name"], frame["artist_name"]
+    return lambda i: f"{names.iat[i]} — {artists.iat[i]}"
 
 
 def selected_ids(event) -> np.ndarray:
