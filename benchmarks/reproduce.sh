@@ -82,6 +82,20 @@ python -m musig evaluate --data results/longtail_split --out results/longtail_fr
   --jobs 2 --seeds 1 --methods popularity als content sage musig --set sage:graph.window=5 \
   --set sage:steps=2400 --set musig:graph.window=5 --set musig:steps=2400 \
   --set als:artist_weight=1.0 --query als=cos+0.1 content=cos+0.2 sage=cos+0.1 musig=cos+0.1
+# DeepWalk and node2vec on validation (reduced settings of the 100k evaluation), then seed 2 of
+# the frozen test with them (the seed-2 runs of the line above are reused from its run cache).
+for m in deepwalk node2vec; do
+  python -m benchmarks.design_run --data results/longtail_split/validation --method $m \
+    --set walks_per_node=1 epochs=2 'graph={"window": 5}' --query cos cos+0.1 cos+0.2 \
+    --log results/longtail_design.jsonl
+done
+python -m musig evaluate --data results/longtail_split --out results/longtail_frozen_seed2 \
+  --jobs 2 --seeds 2 --methods popularity als deepwalk node2vec content sage musig \
+  --set sage:graph.window=5 --set sage:steps=2400 --set musig:graph.window=5 \
+  --set musig:steps=2400 --set als:artist_weight=1.0 --set deepwalk:walks_per_node=1 \
+  --set deepwalk:epochs=2 --set deepwalk:graph.window=5 --set node2vec:walks_per_node=1 \
+  --set node2vec:epochs=2 --set node2vec:graph.window=5 --query als=cos+0.1 \
+  deepwalk=cos+0.1 node2vec=cos+0.1 content=cos+0.2 sage=cos+0.1 musig=cos+0.1
 /usr/bin/time -v python -m musig generate --profile mpd --playlists 100000 --out results/mpd100k
 python -m benchmarks.world_report --data results/mpd100k --stats-only \
   | tee results/world_report_mpd_100k.txt
@@ -149,6 +163,15 @@ python benchmarks/bench_app.py --data results/scale100k/split --home results/app
 python benchmarks/bench_app.py --data results/scale100k/split --home results/app100k-als \
   --runs results/scale100k/run-als --defaults '{"popularity": {}}' --pages explore \
   --search Bibray --repeats 5 | tee -a results/bench_app_100k.txt
+# The whole tour after runner.postScriptGC = false (the file's fourth part: a 60-step MUSIG run,
+# twice after, once before on the previous commit).
+python -m benchmarks.bench_scale --playlists 100000 --work results/app100k-gc --stages als musig \
+  --set steps=60
+python -m musig map --run results/app100k-gc/run-als
+python -m musig map --run results/app100k-gc/run-musig
+python benchmarks/bench_app.py --data results/app100k-gc/split --home results/app100k-gc/home \
+  --runs results/app100k-gc/run-musig results/app100k-gc/run-als --defaults '{"popularity": {}}' \
+  --search Bibray --repeats 3 | tee -a results/bench_app_100k.txt
 python -m benchmarks.bench_map_draw --run results/scale100k/run-als --data results/scale100k/split \
   --repeats 7 \
   | tee results/bench_map_draw.txt
