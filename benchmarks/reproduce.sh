@@ -164,7 +164,7 @@ python benchmarks/bench_app.py --data results/scale100k/split --home results/app
   --runs results/scale100k/run-als --defaults '{"popularity": {}}' --pages explore \
   --search Bibray --repeats 5 | tee -a results/bench_app_100k.txt
 # The whole tour after runner.postScriptGC = false (the file's fourth part: a 60-step MUSIG run,
-# twice after, once before on the previous commit).
+# twice after; "before" is the same command at commit bdb695f).
 python -m benchmarks.bench_scale --playlists 100000 --work results/app100k-gc --stages als musig \
   --set steps=60
 python -m musig map --run results/app100k-gc/run-als

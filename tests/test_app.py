@@ -568,28 +568,30 @@ def test_library_tracks_are_seeds_and_on_maps_and_runs_say_when_they_cannot(app,
     assert mine["marker"]["symbol"] == "triangle-up" and len(mine["text"]) == 6
 
 
-def test_server_config_skips_the_full_collection_after_each_rerun():
-    """A full gc.collect() after every script run took 0.3-1 s on a 100k-playlist workspace
-    and held back the next rerun (README, "A big workspace")."""
+def server_config() -> dict:
+    """The app's .streamlit/config.toml, as the server reads it."""
     import tomllib
 
-    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
-    assert config["runner"]["postScriptGC"] is False
+    return tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+
+
+def test_server_config_skips_the_full_collection_after_each_rerun():
+    """A full gc.collect() after every script run took 0.3-1.2 s on a 100k-playlist workspace
+    and held back the next rerun (README, "A big workspace")."""
+    assert server_config()["runner"]["postScriptGC"] is False
 
 
 def test_upload_size_limit_fixed_name_and_no_temp_left(tmp_path, monkeypatch):
     """Over the limit: one clear line (the server's limit is the same number). The bytes are
     written under a name of musig's own, never the user's, in a folder removed afterwards."""
     import tempfile
-    import tomllib
 
     import soundfile as sf
 
     from musig import audio
     from musig.workspace import views
 
-    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == wsp.MAX_UPLOAD_MB
+    assert server_config()["server"]["maxUploadSize"] == wsp.MAX_UPLOAD_MB
     big = b"RIFF" + bytes(wsp.MAX_UPLOAD_MB * 2**20)
     with pytest.raises(ValueError, match=r"^big\.wav: 50\.0 MB is over the upload limit of 50 MB"):
         wsp.upload_features(big, "big.wav")
