@@ -644,3 +644,21 @@ def test_two_sessions_start_training_at_once(ws):
         wsp.cancel_job(ws)
     assert wsp.last_outcome(ws)["state"] == "cancelled"
     assert not [p for p in ws.runs_dir.iterdir() if "race-" in p.name]
+
+
+def test_track_label_names_the_asked_rows_by_position():
+    """Labels come from the asked rows only, by position (the app's table has Arrow strings and
+    a default index; a shuffled index must not change which row is named)."""
+    import pandas as pd
+
+    from musig.ui import track_label
+
+    frame = pd.DataFrame(
+        {"track_name": ["Alpha", "Beta", "Gamma"], "artist_name": ["A", "", "C"]},
+        index=[7, 3, 5],
+    ).astype({"track_name": "string[pyarrow]", "artist_name": "string[pyarrow]"})
+    label = track_label(frame)
+    assert [label(i) for i in (2, 0, 1)] == ["Gamma — C", "Alpha — A", "Beta — "]
+    assert label(np.int64(1)) == "Beta — "
+    with pytest.raises(IndexError):
+        label(3)
